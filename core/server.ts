@@ -1,0 +1,194 @@
+/**
+ * The server role: reads the upgrade request, lets the application decide, then speaks frames.
+ *
+ * The application sees a `request` event carrying the parsed {@linkcode UpgradeRequest} before
+ * anything is sent, and answers with {@linkcode ServerConnection.accept} or
+ * {@linkcode ServerConnection.reject}, at once or later (after an asynchronous check). Bytes that
+ * arrive meanwhile are kept, up to a bound, and parsed as frames once accepted.
+ *
+ * @module
+ */
+
+import { Connection, type ConnectionOptions } from "./connection.ts";
+import { ProtocolError, UsageError } from "./errors.ts";
+import type { Extension, ExtensionFactory } from "./extension.ts";
+import { HttpRequestParser } from "../handshake/http.ts";
+import { buildHttpResponse, type HeaderInit, headerEntries, REASONS } from "../handshake/_head.ts";
+import {
+  buildAcceptResponse,
+  HYBI_VERSIONS,
+  type UpgradeRequest,
+  validateUpgradeRequest,
+} from "../handshake/rfc6455.ts";
+
+/** Options of a {@linkcode ServerConnection}. */
+export interface ServerOptions extends ConnectionOptions {
+  /** Largest request head in bytes; larger ones get 431. Default 16384. */
+  maxHeadSize?: number;
+  /** Most request header lines; more get 431. Default 100. */
+  maxHeaders?: number;
+  /** Extensions the server is willing to negotiate, in order of preference. */
+  extensions?: ExtensionFactory[];
+}
+
+/** How to accept an upgrade request. */
+export interface AcceptOptions {
+  /** The subprotocol chosen among those the client offered; omit for none. */
+  protocol?: string;
+  /** Extra response headers (cookies, for instance). */
+  headers?: HeaderInit;
+}
+
+/** How to reject an upgrade request. */
+export interface RejectOptions {
+  /** Extra response headers (`WWW-Authenticate`, `Location`, ...). */
+  headers?: HeaderInit;
+  /** Response body; a string is sent as UTF-8 text. Defaults to the status's reason phrase. */
+  body?: string | Uint8Array;
+}
+
+/** Bytes a client may send after its request and before the server decides. */
+const MAX_EARLY_DATA = 64 * 1024;
+
+/**
+ * A server-side WebSocket connection.
+ *
+ * @example Accepting every client and echoing messages
+ * ```ts
+ * import { ServerConnection } from "@omniws/omniws";
+ * const conn = new ServerConnection();
+ * conn.receive(new TextEncoder().encode(
+ *   "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+ *     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+ * ));
+ * for (let ev = conn.nextEvent(); ev !== null; ev = conn.nextEvent()) {
+ *   if (ev.type === "request") conn.accept();
+ *   if (ev.type === "message") conn.send(ev.data);
+ * }
+ * const response = new TextDecoder().decode(conn.takeOutput()[0]);
+ * console.assert(response.includes("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+ * ```
+ */
+export class ServerConnection extends Connection {
+  #head: HttpRequestParser | null;
+  #request: UpgradeRequest | null = null;
+  #decided = false;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  readonly #factories: ExtensionFactory[];
+
+  /** @param options Limits, behaviour and extensions. */
+  constructor(options: ServerOptions = {}) {
+    super("server", options);
+    const limits: { maxHeadSize?: number; maxHeaders?: number } = {};
+    if (options.maxHeadSize !== undefined) limits.maxHeadSize = options.maxHeadSize;
+    if (options.maxHeaders !== undefined) limits.maxHeaders = options.maxHeaders;
+    this.#head = new HttpRequestParser(limits);
+    this.#factories = options.extensions ?? [];
+  }
+
+  /** The upgrade request once parsed, else null. */
+  get request(): UpgradeRequest | null {
+    return this.#request;
+  }
+
+  /**
+   * Accept the waiting upgrade request: queue the 101 response and start exchanging frames.
+   * @param options The chosen subprotocol and extra headers.
+   */
+  accept(options: AcceptOptions = {}): void {
+    const request = this.#awaitingDecision("accept");
+    const protocol = options.protocol ?? "";
+    if (protocol !== "" && !request.protocols.includes(protocol)) {
+      throw new TypeError(`Cannot accept: subprotocol ${JSON.stringify(protocol)} was not offered by the client`);
+    }
+    const headers = headerEntries(options.headers);
+    let extension: Extension | null = null;
+    let extensionsHeader = "";
+    for (const factory of this.#factories) {
+      const offers = request.extensions.filter((e) => e.name === factory.name);
+      if (offers.length === 0) continue;
+      const chosen = factory.accept(offers);
+      if (chosen !== null) {
+        extension = chosen.extension;
+        extensionsHeader = chosen.response;
+        break;
+      }
+    }
+    this.#decided = true;
+    this.queueOutput(buildAcceptResponse(request.key, protocol, extensionsHeader, headers));
+    const rest = concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.startFraming(request.version, protocol, extensionsHeader, extension, rest);
+  }
+
+  /**
+   * Reject the waiting upgrade request with an HTTP response; the connection then closes.
+   * @param status HTTP status, 300-599 (for instance 401, 403, 404).
+   * @param options Extra headers and a body.
+   */
+  reject(status = 403, options: RejectOptions = {}): void {
+    this.#awaitingDecision("reject");
+    if (!Number.isInteger(status) || status < 300 || status > 599) {
+      throw new RangeError(`Cannot reject with status ${status}: use 300-599`);
+    }
+    const response = buildHttpResponse(status, headerEntries(options.headers), options.body ?? REASONS[status] ?? "");
+    this.#decided = true;
+    this.failHandshake(null, response);
+  }
+
+  /** @internal */
+  protected receiveHandshake(chunk: Uint8Array): void {
+    if (this.#head === null) {
+      this.#pendingBytes += chunk.length;
+      if (this.#pendingBytes > MAX_EARLY_DATA) {
+        this.#decided = true;
+        this.#failWith(400, "HANDSHAKE_EARLY_DATA", "Too much data sent before the handshake completed", []);
+      } else {
+        this.#pending.push(chunk);
+      }
+      return;
+    }
+    const result = this.#head.push(chunk);
+    if (result.kind === "incomplete") return;
+    this.#head = null;
+    if (result.kind === "error") {
+      this.#failWith(result.status, "HANDSHAKE_BAD_HEAD", result.message, []);
+      return;
+    }
+    const checked = validateUpgradeRequest(result.head, HYBI_VERSIONS);
+    if (!checked.ok) {
+      const r = checked.rejection;
+      this.#failWith(r.status, r.code, r.message, r.headers);
+      return;
+    }
+    this.#request = checked.value;
+    if (result.rest.length > 0) {
+      this.#pending.push(result.rest);
+      this.#pendingBytes = result.rest.length;
+    }
+    this.emit({ type: "request", request: checked.value });
+  }
+
+  #failWith(status: number, code: ProtocolError["code"], message: string, headers: Array<[string, string]>): void {
+    this.failHandshake(new ProtocolError(code, message, 0, status), buildHttpResponse(status, headers, message));
+  }
+
+  #awaitingDecision(action: string): UpgradeRequest {
+    if (this.#request === null || this.#decided || this.state !== "connecting") {
+      throw new UsageError("ERR_WRONG_STATE", `Cannot ${action}: no upgrade request is waiting for a decision`);
+    }
+    return this.#request;
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

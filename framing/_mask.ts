@@ -1,0 +1,44 @@
+/**
+ * RFC 6455 §5.3 masking: XOR with a 4-byte key, in place or into a copy.
+ *
+ * Above a small threshold the loop works on 32-bit words; a key rotated to the first aligned byte
+ * and read back through a Uint32Array is already in the platform's byte order, so no endianness
+ * test is needed.
+ *
+ * @module
+ */
+
+const WORD_THRESHOLD = 32;
+const keyBytes = new Uint8Array(4);
+const keyWord = new Uint32Array(keyBytes.buffer);
+
+/**
+ * XOR `src` with `key` into `dst` (which may be `src` itself), starting at key index `offset`.
+ *
+ * @param src Bytes to mask or unmask.
+ * @param dst Destination, at least `src.length` long; may alias `src` exactly.
+ * @param key The 4-byte masking key.
+ * @param offset How many payload bytes of the frame came before `src` (selects the key byte).
+ */
+export function applyMask(src: Uint8Array, dst: Uint8Array, key: Uint8Array, offset: number): void {
+  const n = src.length;
+  let i = 0;
+  if (n >= WORD_THRESHOLD && ((src.byteOffset ^ dst.byteOffset) & 3) === 0) {
+    while (((src.byteOffset + i) & 3) !== 0) {
+      dst[i] = src[i] ^ key[(offset + i) & 3];
+      i++;
+    }
+    const k = (offset + i) & 3;
+    keyBytes[0] = key[k];
+    keyBytes[1] = key[(k + 1) & 3];
+    keyBytes[2] = key[(k + 2) & 3];
+    keyBytes[3] = key[(k + 3) & 3];
+    const w = keyWord[0];
+    const words = (n - i) >>> 2;
+    const s32 = new Uint32Array(src.buffer, src.byteOffset + i, words);
+    const d32 = src === dst ? s32 : new Uint32Array(dst.buffer, dst.byteOffset + i, words);
+    for (let j = 0; j < words; j++) d32[j] = s32[j] ^ w;
+    i += words << 2;
+  }
+  for (; i < n; i++) dst[i] = src[i] ^ key[(offset + i) & 3];
+}

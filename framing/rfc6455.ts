@@ -1,0 +1,366 @@
+/**
+ * RFC 6455 §5 framing (also hybi-07 and hybi-08, which frame identically).
+ *
+ * {@linkcode FrameParser} is incremental: it accepts any chunking and reports each frame to a
+ * {@linkcode FrameSink} as `frameStart`, zero or more `framePayload` views, `frameEnd`. Only the
+ * header (at most 14 bytes) is ever buffered; payload bytes are handed on as views into the
+ * caller's chunk, unmasked in place, so the parser itself never copies a payload.
+ *
+ * The parser enforces the rules that a single frame header decides (RSV bits, reserved opcodes,
+ * control-frame length and FIN, masking direction, 64-bit length MSB, size limit). Rules spanning
+ * frames (fragmentation order, message size, UTF-8) belong to the connection.
+ *
+ * {@linkcode writeFrame} appends a frame to an output list, header and payload as separate
+ * chunks for large payloads (vectored writes) and as one chunk for small ones.
+ *
+ * @module
+ */
+
+import { applyMask } from "./_mask.ts";
+
+/** Continuation frame opcode. */
+export const OP_CONTINUATION = 0x0;
+/** Text frame opcode. */
+export const OP_TEXT = 0x1;
+/** Binary frame opcode. */
+export const OP_BINARY = 0x2;
+/** Close frame opcode. */
+export const OP_CLOSE = 0x8;
+/** Ping frame opcode. */
+export const OP_PING = 0x9;
+/** Pong frame opcode. */
+export const OP_PONG = 0xa;
+
+/** RSV1 bit as it stands in the first header byte (used by permessage-deflate). */
+export const RSV1 = 0x40;
+/** RSV2 bit as it stands in the first header byte. */
+export const RSV2 = 0x20;
+/** RSV3 bit as it stands in the first header byte. */
+export const RSV3 = 0x10;
+
+/** Largest payload of a control frame. */
+export const MAX_CONTROL_PAYLOAD = 125;
+
+/**
+ * Receives what a {@linkcode FrameParser} finds. Implemented by the connection.
+ */
+export interface FrameSink {
+  /**
+   * A frame header was parsed. Returns false to stop parsing (the sink has failed the connection).
+   * @param opcode The frame's opcode.
+   * @param fin Whether FIN is set.
+   * @param rsv The RSV bits, masked out of the first byte (`RSV1 | RSV2 | RSV3` positions).
+   * @param length The payload length.
+   */
+  frameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean;
+  /**
+   * A piece of the current frame's payload, already unmasked. A view into the chunk given to
+   * {@linkcode FrameParser.push}, valid as long as that chunk is. Returns false to stop parsing.
+   */
+  framePayload(data: Uint8Array): boolean;
+  /** The current frame is complete. Returns false to stop parsing. */
+  frameEnd(): boolean;
+  /**
+   * The header broke a rule; parsing has stopped.
+   * @param closeCode The RFC 6455 close code to answer with.
+   * @param code A stable code naming the rule.
+   * @param message What was wrong, in sentence case.
+   */
+  frameError(closeCode: number, code: "FRAME_RSV" | "FRAME_OPCODE" | "FRAME_MASK" | "FRAME_LENGTH" | "FRAME_CONTROL" | "MESSAGE_TOO_BIG", message: string): void;
+}
+
+/** Options of a {@linkcode FrameParser}. */
+export interface FrameParserOptions {
+  /** True when frames must be masked (a server reading a client), false when they must not be. */
+  expectMasked: boolean;
+  /** Largest payload accepted in one frame; larger headers fail with 1009 before any payload. */
+  maxPayload: number;
+  /** RSV bits that a negotiated extension defines; any other set bit fails with 1002. */
+  allowedRsv?: number;
+}
+
+const S_HEADER = 0;
+const S_PAYLOAD = 1;
+const S_STOPPED = 2;
+
+/**
+ * Incremental RFC 6455 frame parser. Feed it chunks with {@linkcode FrameParser.push}.
+ *
+ * It unmasks payload bytes in place inside the chunk it is given, so a chunk passed to `push`
+ * belongs to the parser (and its sink) from then on.
+ *
+ * @example Parsing the RFC 6455 §5.7 unmasked "Hello" frame
+ * ```ts
+ * import { FrameParser, type FrameSink } from "@omniws/omniws";
+ * const seen: string[] = [];
+ * const sink: FrameSink = {
+ *   frameStart: (op, fin, _rsv, len) => (seen.push(`start ${op} ${fin} ${len}`), true),
+ *   framePayload: (data) => (seen.push(new TextDecoder().decode(data)), true),
+ *   frameEnd: () => (seen.push("end"), true),
+ *   frameError: (code) => void seen.push(`error ${code}`),
+ * };
+ * const parser = new FrameParser(sink, { expectMasked: false, maxPayload: 1 << 20 });
+ * parser.push(new Uint8Array([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]));
+ * console.assert(seen.join("|") === "start 1 true 5|Hello|end");
+ * ```
+ */
+export class FrameParser {
+  #sink: FrameSink;
+  #expectMasked: boolean;
+  #maxPayload: number;
+  #allowedRsv: number;
+  #state: number = S_HEADER;
+  #header: Uint8Array = new Uint8Array(14);
+  #headerLength = 0;
+  #remaining = 0;
+  #masked = false;
+  #maskKey: Uint8Array = new Uint8Array(4);
+  #maskOffset = 0;
+
+  /**
+   * @param sink Receives the frames.
+   * @param options Masking direction, size limit and extension RSV bits.
+   */
+  constructor(sink: FrameSink, options: FrameParserOptions) {
+    this.#sink = sink;
+    this.#expectMasked = options.expectMasked;
+    this.#maxPayload = options.maxPayload;
+    this.#allowedRsv = options.allowedRsv ?? 0;
+  }
+
+  /** RSV bits allowed from now on (set once extensions are negotiated). */
+  set allowedRsv(bits: number) {
+    this.#allowedRsv = bits;
+  }
+
+  /** True once parsing stopped (after an error, or after the sink returned false). */
+  get stopped(): boolean {
+    return this.#state === S_STOPPED;
+  }
+
+  /** Stop parsing; later chunks are ignored. */
+  stop(): void {
+    this.#state = S_STOPPED;
+  }
+
+  /**
+   * Parse a chunk. Payload views handed to the sink point into `chunk`.
+   * @param chunk The next bytes from the peer.
+   */
+  push(chunk: Uint8Array): void {
+    const sink = this.#sink;
+    const n = chunk.length;
+    let pos = 0;
+    while (pos < n) {
+      if (this.#state === S_HEADER) {
+        pos = this.#readHeader(chunk, pos);
+        if (pos < 0) return;
+      } else if (this.#state === S_PAYLOAD) {
+        const take = Math.min(this.#remaining, n - pos);
+        const view = chunk.subarray(pos, pos + take);
+        pos += take;
+        this.#remaining -= take;
+        if (this.#masked) {
+          applyMask(view, view, this.#maskKey, this.#maskOffset);
+          this.#maskOffset += take;
+        }
+        if (!sink.framePayload(view)) return this.stop();
+        if (this.#remaining === 0) {
+          this.#state = S_HEADER;
+          if (!sink.frameEnd()) return this.stop();
+        }
+      } else {
+        return;
+      }
+    }
+  }
+
+  /** Reads header bytes from `chunk` at `pos`; returns the new position, or -1 to stop. */
+  #readHeader(chunk: Uint8Array, pos: number): number {
+    const h = this.#header;
+    const n = chunk.length;
+    // First two bytes: enough to check everything but the extended length.
+    while (this.#headerLength < 2 && pos < n) h[this.#headerLength++] = chunk[pos++];
+    if (this.#headerLength < 2) return pos;
+    const b0 = h[0];
+    const b1 = h[1];
+    if (this.#headerLength === 2 && !this.#checkFirstBytes(b0, b1)) return -1;
+    const len7 = b1 & 0x7f;
+    const masked = (b1 & 0x80) !== 0;
+    const extLength = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+    const need = 2 + extLength + (masked ? 4 : 0);
+    while (this.#headerLength < need && pos < n) h[this.#headerLength++] = chunk[pos++];
+    if (this.#headerLength < need) return pos;
+    let length = len7;
+    if (len7 === 126) {
+      length = (h[2] << 8) | h[3];
+    } else if (len7 === 127) {
+      const hi = ((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0;
+      const lo = ((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0;
+      if (hi > 0x7fffffff) {
+        this.#fail(1002, "FRAME_LENGTH", "Frame length has its most significant bit set");
+        return -1;
+      }
+      length = hi * 0x100000000 + lo;
+    }
+    if (length > this.#maxPayload) {
+      this.#fail(1009, "MESSAGE_TOO_BIG", `Frame of ${length} bytes exceeds the limit of ${this.#maxPayload}`);
+      return -1;
+    }
+    this.#masked = masked;
+    if (masked) {
+      const k = 2 + extLength;
+      this.#maskKey[0] = h[k];
+      this.#maskKey[1] = h[k + 1];
+      this.#maskKey[2] = h[k + 2];
+      this.#maskKey[3] = h[k + 3];
+      this.#maskOffset = 0;
+    }
+    this.#headerLength = 0;
+    this.#remaining = length;
+    const sink = this.#sink;
+    if (!sink.frameStart(b0 & 0x0f, (b0 & 0x80) !== 0, b0 & 0x70, length)) {
+      this.stop();
+      return -1;
+    }
+    if (length === 0) {
+      if (!sink.frameEnd()) {
+        this.stop();
+        return -1;
+      }
+    } else {
+      this.#state = S_PAYLOAD;
+    }
+    return pos;
+  }
+
+  /** Checks the rules decided by the first two header bytes, as soon as they arrive. */
+  #checkFirstBytes(b0: number, b1: number): boolean {
+    const rsv = b0 & 0x70;
+    if ((rsv & ~this.#allowedRsv) !== 0) {
+      this.#fail(1002, "FRAME_RSV", "Reserved bits are set without a negotiated extension");
+      return false;
+    }
+    const opcode = b0 & 0x0f;
+    if ((opcode > 2 && opcode < 8) || opcode > 10) {
+      this.#fail(1002, "FRAME_OPCODE", `Reserved opcode ${opcode}`);
+      return false;
+    }
+    if (opcode >= 8) {
+      if ((b0 & 0x80) === 0) {
+        this.#fail(1002, "FRAME_CONTROL", "Control frame is fragmented");
+        return false;
+      }
+      if ((b1 & 0x7f) > MAX_CONTROL_PAYLOAD) {
+        this.#fail(1002, "FRAME_CONTROL", "Control frame payload is longer than 125 bytes");
+        return false;
+      }
+    }
+    if (((b1 & 0x80) !== 0) !== this.#expectMasked) {
+      this.#fail(
+        1002,
+        "FRAME_MASK",
+        this.#expectMasked ? "Client frame is not masked" : "Server frame is masked",
+      );
+      return false;
+    }
+    return true;
+  }
+
+  #fail(
+    closeCode: number,
+    code: "FRAME_RSV" | "FRAME_OPCODE" | "FRAME_MASK" | "FRAME_LENGTH" | "FRAME_CONTROL" | "MESSAGE_TOO_BIG",
+    message: string,
+  ): void {
+    this.#state = S_STOPPED;
+    this.#sink.frameError(closeCode, code, message);
+  }
+}
+
+/** Payloads up to this size are copied behind their header into one chunk: one write, not two. */
+const COALESCE_LIMIT = 4096;
+
+/**
+ * Append one frame to `out`: a single chunk for small or masked payloads, `[header, payload]`
+ * for large unmasked ones (the payload is then not copied: do not modify it afterwards).
+ *
+ * @param out The output list to append to.
+ * @param opcode The frame opcode.
+ * @param fin Whether this is the last frame of its message.
+ * @param rsv RSV bits in first-byte position (`RSV1` ...), normally 0.
+ * @param payload The payload.
+ * @param maskKey A fresh 4-byte key for client frames, or null for server frames.
+ * @returns The number of bytes appended.
+ *
+ * @example The RFC 6455 §5.7 unmasked "Hello" frame
+ * ```ts
+ * import { writeFrame, OP_TEXT } from "@omniws/omniws";
+ * const out: Uint8Array[] = [];
+ * writeFrame(out, OP_TEXT, true, 0, new TextEncoder().encode("Hello"), null);
+ * console.assert(out[0].join() === [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f].join());
+ * ```
+ */
+export function writeFrame(
+  out: Uint8Array[],
+  opcode: number,
+  fin: boolean,
+  rsv: number,
+  payload: Uint8Array,
+  maskKey: Uint8Array | null,
+): number {
+  const length = payload.length;
+  const extLength = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
+  const headerLength = 2 + extLength + (maskKey === null ? 0 : 4);
+  const together = maskKey !== null || length <= COALESCE_LIMIT;
+  const buf = new Uint8Array(together ? headerLength + length : headerLength);
+  buf[0] = (fin ? 0x80 : 0) | rsv | opcode;
+  if (extLength === 0) {
+    buf[1] = length;
+  } else if (extLength === 2) {
+    buf[1] = 126;
+    buf[2] = length >>> 8;
+    buf[3] = length & 0xff;
+  } else {
+    buf[1] = 127;
+    const hi = Math.floor(length / 0x100000000);
+    buf[2] = hi >>> 24;
+    buf[3] = (hi >>> 16) & 0xff;
+    buf[4] = (hi >>> 8) & 0xff;
+    buf[5] = hi & 0xff;
+    buf[6] = length >>> 24;
+    buf[7] = (length >>> 16) & 0xff;
+    buf[8] = (length >>> 8) & 0xff;
+    buf[9] = length & 0xff;
+  }
+  if (maskKey !== null) {
+    buf[1] |= 0x80;
+    const k = 2 + extLength;
+    buf[k] = maskKey[0];
+    buf[k + 1] = maskKey[1];
+    buf[k + 2] = maskKey[2];
+    buf[k + 3] = maskKey[3];
+    // Copy, then mask in place: the in-place path always qualifies for the word loop.
+    const body = buf.subarray(headerLength);
+    body.set(payload);
+    applyMask(body, body, maskKey, 0);
+    out.push(buf);
+  } else if (together) {
+    buf.set(payload, headerLength);
+    out.push(buf);
+  } else {
+    out.push(buf, payload);
+  }
+  return headerLength + length;
+}
+
+/**
+ * Whether `code` may appear in a close frame on the wire (RFC 6455 §7.4 and the IANA registry):
+ * 1000-1003, 1007-1014 and 3000-4999.
+ *
+ * @param code A close code.
+ * @returns True when a peer may send it.
+ */
+export function isValidCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999);
+}
