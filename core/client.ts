@@ -55,11 +55,11 @@ export class ClientConnection extends Connection {
   constructor(options: ClientOptions) {
     super("client", options);
     const host = options.host;
-    if (typeof host !== "string" || host === "" || /[\s\x00-\x1f\x7f]/.test(host)) {
+    if (typeof host !== "string" || host === "" || hasSpaceOrControl(host)) {
       throw new TypeError(`Invalid host: ${JSON.stringify(host)}`);
     }
     const path = options.path ?? "/";
-    if (!path.startsWith("/") || /[\s\x00-\x1f\x7f]/.test(path)) {
+    if (typeof path !== "string" || !path.startsWith("/") || hasSpaceOrControl(path)) {
       throw new TypeError(`Invalid path: ${JSON.stringify(path)}; it must start with / and have no spaces`);
     }
     const protocols = options.protocols ?? [];
@@ -123,4 +123,13 @@ export class ClientConnection extends Connection {
     }
     this.startFraming(this.#requestedVersion, checked.value.protocol, checked.value.extensionsHeader, extension, result.rest);
   }
+}
+
+/** True when `s` has a space or a control character, which would break the request line. */
+function hasSpaceOrControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
