@@ -229,6 +229,18 @@ export abstract class Connection implements FrameSink {
     return this.#shouldCloseTransport;
   }
 
+  /**
+   * Which timer an adapter should have running, derived from the state: `"handshake"` while
+   * connecting, `"closing"` while waiting for the peer's close frame or (client) for the server
+   * to close the transport, null otherwise. When it fires, the adapter calls `abort()`.
+   */
+  get timerPhase(): "handshake" | "closing" | null {
+    if (this.#state === "connecting") return "handshake";
+    if (this.#state === "closing") return "closing";
+    if (this.#state === "closed" && !this.#shouldCloseTransport) return "closing";
+    return null;
+  }
+
   /** Bytes produced and not yet taken with {@linkcode Connection.takeOutput}. */
   get pendingOutputBytes(): number {
     return this.#outBytes;
