@@ -5,6 +5,10 @@
  * Invariants:
  * - `receive(bytes)` never throws. A peer's violation becomes an `error` event, the close frame
  *   with the right code is queued, and the connection is closed.
+ * - Input is parsed lazily: `nextEvent()` parses just far enough to produce the next event, so
+ *   when the application handles an event, the connection has consumed the peer's bytes exactly
+ *   up to it. A reply to a message is sent even if the peer's close frame followed it in the
+ *   same chunk. Drain `nextEvent()` until null before `takeOutput()`.
  * - The last event of every connection is exactly one `close` event, whatever happened.
  * - States only move forward: connecting -> open -> closing -> closed (any may jump to closed).
  * - After a close frame is sent no data frame is sent; after one is received nothing more is read.
@@ -146,6 +150,8 @@ export abstract class Connection implements FrameSink {
   #out: Uint8Array[] = [];
   #outBytes = 0;
   #parser: FrameParser | null = null;
+  #input: Uint8Array[] = [];
+  #eofPending = false;
   #version: WebSocketVersion | null = null;
   #protocol = "";
   #extensionsHeader = "";
@@ -257,7 +263,7 @@ export abstract class Connection implements FrameSink {
     if (this.#parser === null) {
       this.receiveHandshake(chunk);
     } else {
-      this.#parser.push(chunk);
+      this.#input.push(chunk);
     }
   }
 
@@ -266,6 +272,14 @@ export abstract class Connection implements FrameSink {
    * 1006 follows unless the closing handshake had completed.
    */
   receiveEnd(): void {
+    if (this.#state !== "closed" && this.#parser !== null && (this.#input.length > 0 || this.#parser.paused)) {
+      this.#eofPending = true; // after the queued bytes have been parsed
+      return;
+    }
+    this.#endOfInput();
+  }
+
+  #endOfInput(): void {
     this.#shouldCloseTransport = true;
     if (this.#state === "closed") return;
     if (this.#state === "connecting" && this.role === "client") {
@@ -283,8 +297,9 @@ export abstract class Connection implements FrameSink {
     if (this.#state !== "closed") this.#finish(1006, "", false);
   }
 
-  /** The next event, or null when there is none. */
+  /** The next event, or null when there is none. Parses queued input as needed. */
   nextEvent(): ConnectionEvent | null {
+    if (this.#events.length === 0) this.#parseMore();
     if (this.#eventHead === this.#events.length) return null;
     const ev = this.#events[this.#eventHead++];
     if (this.#eventHead === this.#events.length) {
@@ -428,7 +443,7 @@ export abstract class Connection implements FrameSink {
       allowedRsv: extension === null ? 0 : extension.rsvBits,
     });
     this.emit({ type: "open", protocol, extensions: extensionsHeader });
-    if (rest.length > 0) this.#parser.push(rest);
+    if (rest.length > 0) this.#input.push(rest);
   }
 
   /**
@@ -527,7 +542,7 @@ export abstract class Connection implements FrameSink {
     } else {
       this.#msgParts.push(data);
     }
-    return true;
+    return this.#events.length === 0;
   }
 
   /** @internal */
@@ -543,7 +558,7 @@ export abstract class Connection implements FrameSink {
       } else if (opcode === OP_PONG) {
         this.emit({ type: "pong", data: payload });
       }
-      return true;
+      return false; // pause: let the application see this event first
     }
     if (!this.#frameFin) return true;
     return this.#finishMessage();
@@ -592,7 +607,7 @@ export abstract class Connection implements FrameSink {
       } else if (this.#state === "open") {
         this.emit({ type: "message", data });
       }
-      return true;
+      return this.#events.length === 0;
     }
     if (opcode === OP_TEXT) {
       let tail: string;
@@ -621,7 +636,7 @@ export abstract class Connection implements FrameSink {
       this.emit({ type: "message", data });
     }
     this.#msgOpcode = 0;
-    return true;
+    return this.#events.length === 0;
   }
 
   #receiveClose(payload: Uint8Array): boolean {
@@ -663,8 +678,27 @@ export abstract class Connection implements FrameSink {
     this.emit({ type: "error", error });
   }
 
+  /** Feed queued input to the parser until an event appears or the input runs out. */
+  #parseMore(): void {
+    const parser = this.#parser;
+    if (parser === null) return;
+    while (this.#events.length === 0) {
+      if (parser.stopped || (!parser.paused && this.#input.length === 0)) {
+        this.#input.length = 0;
+        if (this.#eofPending) {
+          this.#eofPending = false;
+          this.#endOfInput();
+        }
+        return;
+      }
+      if (parser.paused) parser.resume();
+      else parser.push(this.#input.shift()!);
+    }
+  }
+
   #finish(code: number, reason: string, wasClean: boolean): void {
     this.#state = "closed";
+    this.#input.length = 0;
     this.#parser?.stop();
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;

@@ -46,7 +46,8 @@ export const MAX_CONTROL_PAYLOAD = 125;
  */
 export interface FrameSink {
   /**
-   * A frame header was parsed. Returns false to stop parsing (the sink has failed the connection).
+   * A frame header was parsed. Like every sink method, returns false to pause the parser (it
+   * resumes with {@linkcode FrameParser.resume}) unless the sink also stopped it.
    * @param opcode The frame's opcode.
    * @param fin Whether FIN is set.
    * @param rsv The RSV bits, masked out of the first byte (`RSV1 | RSV2 | RSV3` positions).
@@ -55,10 +56,10 @@ export interface FrameSink {
   frameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean;
   /**
    * A piece of the current frame's payload, already unmasked. A view into the chunk given to
-   * {@linkcode FrameParser.push}, valid as long as that chunk is. Returns false to stop parsing.
+   * {@linkcode FrameParser.push}, valid as long as that chunk is. Returns false to pause.
    */
   framePayload(data: Uint8Array): boolean;
-  /** The current frame is complete. Returns false to stop parsing. */
+  /** The current frame is complete. Returns false to pause. */
   frameEnd(): boolean;
   /**
    * The header broke a rule; parsing has stopped.
@@ -81,7 +82,8 @@ export interface FrameParserOptions {
 
 const S_HEADER = 0;
 const S_PAYLOAD = 1;
-const S_STOPPED = 2;
+const S_END = 2; // payload complete, frameEnd owed (the sink may pause before it)
+const S_STOPPED = 3;
 
 /**
  * Incremental RFC 6455 frame parser. Feed it chunks with {@linkcode FrameParser.push}.
@@ -116,6 +118,8 @@ export class FrameParser {
   #masked = false;
   #maskKey: Uint8Array = new Uint8Array(4);
   #maskOffset = 0;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #pos = 0;
 
   /**
    * @param sink Receives the frames.
@@ -133,9 +137,14 @@ export class FrameParser {
     this.#allowedRsv = bits;
   }
 
-  /** True once parsing stopped (after an error, or after the sink returned false). */
+  /** True once parsing stopped for good (a header broke a rule, or the sink called `stop`). */
   get stopped(): boolean {
     return this.#state === S_STOPPED;
+  }
+
+  /** True while the current chunk has unparsed bytes (the sink paused the parser). */
+  get paused(): boolean {
+    return this.#state === S_END || (this.#state !== S_STOPPED && this.#pos < this.#chunk.length);
   }
 
   /** Stop parsing; later chunks are ignored. */
@@ -144,53 +153,71 @@ export class FrameParser {
   }
 
   /**
-   * Parse a chunk. Payload views handed to the sink point into `chunk`.
+   * Parse a chunk until it is consumed or the sink pauses. Payload views handed to the sink
+   * point into `chunk`. Call only when not {@linkcode FrameParser.paused}.
    * @param chunk The next bytes from the peer.
    */
   push(chunk: Uint8Array): void {
+    this.#chunk = chunk;
+    this.#pos = 0;
+    this.#run();
+  }
+
+  /** Continue parsing the current chunk after the sink paused. */
+  resume(): void {
+    this.#run();
+  }
+
+  #run(): void {
     const sink = this.#sink;
+    const chunk = this.#chunk;
     const n = chunk.length;
-    let pos = 0;
-    while (pos < n) {
-      if (this.#state === S_HEADER) {
-        pos = this.#readHeader(chunk, pos);
-        if (pos < 0) return;
-      } else if (this.#state === S_PAYLOAD) {
+    for (;;) {
+      const state = this.#state;
+      if (state === S_END) {
+        this.#state = S_HEADER;
+        if (!sink.frameEnd()) return;
+      } else if (this.#pos >= n) {
+        return;
+      } else if (state === S_HEADER) {
+        if (!this.#readHeader(chunk)) return;
+      } else if (state === S_PAYLOAD) {
+        const pos = this.#pos;
         const take = Math.min(this.#remaining, n - pos);
         const view = chunk.subarray(pos, pos + take);
-        pos += take;
+        this.#pos = pos + take;
         this.#remaining -= take;
         if (this.#masked) {
           applyMask(view, view, this.#maskKey, this.#maskOffset);
           this.#maskOffset += take;
         }
-        if (!sink.framePayload(view)) return this.stop();
-        if (this.#remaining === 0) {
-          this.#state = S_HEADER;
-          if (!sink.frameEnd()) return this.stop();
-        }
+        if (this.#remaining === 0) this.#state = S_END;
+        if (!sink.framePayload(view)) return;
       } else {
         return;
       }
     }
   }
 
-  /** Reads header bytes from `chunk` at `pos`; returns the new position, or -1 to stop. */
-  #readHeader(chunk: Uint8Array, pos: number): number {
+  /** Reads header bytes from `chunk`; returns false when the sink paused or parsing stopped. */
+  #readHeader(chunk: Uint8Array): boolean {
     const h = this.#header;
     const n = chunk.length;
+    let pos = this.#pos;
     // First two bytes: enough to check everything but the extended length.
     while (this.#headerLength < 2 && pos < n) h[this.#headerLength++] = chunk[pos++];
-    if (this.#headerLength < 2) return pos;
+    this.#pos = pos;
+    if (this.#headerLength < 2) return true;
     const b0 = h[0];
     const b1 = h[1];
-    if (this.#headerLength === 2 && !this.#checkFirstBytes(b0, b1)) return -1;
+    if (this.#headerLength === 2 && !this.#checkFirstBytes(b0, b1)) return false;
     const len7 = b1 & 0x7f;
     const masked = (b1 & 0x80) !== 0;
     const extLength = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
     const need = 2 + extLength + (masked ? 4 : 0);
     while (this.#headerLength < need && pos < n) h[this.#headerLength++] = chunk[pos++];
-    if (this.#headerLength < need) return pos;
+    this.#pos = pos;
+    if (this.#headerLength < need) return true;
     let length = len7;
     if (len7 === 126) {
       length = (h[2] << 8) | h[3];
@@ -199,13 +226,13 @@ export class FrameParser {
       const lo = ((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0;
       if (hi > 0x7fffffff) {
         this.#fail(1002, "FRAME_LENGTH", "Frame length has its most significant bit set");
-        return -1;
+        return false;
       }
       length = hi * 0x100000000 + lo;
     }
     if (length > this.#maxPayload) {
       this.#fail(1009, "MESSAGE_TOO_BIG", `Frame of ${length} bytes exceeds the limit of ${this.#maxPayload}`);
-      return -1;
+      return false;
     }
     this.#masked = masked;
     if (masked) {
@@ -218,20 +245,8 @@ export class FrameParser {
     }
     this.#headerLength = 0;
     this.#remaining = length;
-    const sink = this.#sink;
-    if (!sink.frameStart(b0 & 0x0f, (b0 & 0x80) !== 0, b0 & 0x70, length)) {
-      this.stop();
-      return -1;
-    }
-    if (length === 0) {
-      if (!sink.frameEnd()) {
-        this.stop();
-        return -1;
-      }
-    } else {
-      this.#state = S_PAYLOAD;
-    }
-    return pos;
+    this.#state = length > 0 ? S_PAYLOAD : S_END;
+    return this.#sink.frameStart(b0 & 0x0f, (b0 & 0x80) !== 0, b0 & 0x70, length);
   }
 
   /** Checks the rules decided by the first two header bytes, as soon as they arrive. */

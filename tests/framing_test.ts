@@ -315,18 +315,44 @@ describe("frame header rules", () => {
     assert.deepEqual(sink.calls, [["error", 1002, "FRAME_OPCODE"]]);
   });
 
-  test("parser stops when the sink returns false", () => {
+  test("parser pauses when the sink returns false and resume() continues where it left off", () => {
     const calls: string[] = [];
     const sink: FrameSink = {
       frameStart: () => (calls.push("start"), true),
-      framePayload: () => (calls.push("payload"), false),
-      frameEnd: () => (calls.push("end"), true),
+      framePayload: (d) => (calls.push(`payload ${d[0]}`), false),
+      frameEnd: () => (calls.push("end"), false),
       frameError: () => void calls.push("error"),
     };
     const parser = new FrameParser(sink, SERVER);
     parser.push(hex("81 01 41 81 01 42"));
-    assert.deepEqual(calls, ["start", "payload"]);
+    assert.deepEqual(calls, ["start", "payload 65"]);
+    assert.equal(parser.paused, true);
+    assert.equal(parser.stopped, false);
+    parser.resume(); // the owed frameEnd, then pause again
+    assert.deepEqual(calls, ["start", "payload 65", "end"]);
+    parser.resume();
+    parser.resume();
+    assert.deepEqual(calls, ["start", "payload 65", "end", "start", "payload 66", "end"]);
+    assert.equal(parser.paused, false);
+  });
+
+  test("parser stops for good after stop(), even with bytes left", () => {
+    const calls: string[] = [];
+    let parser: FrameParser;
+    const sink: FrameSink = {
+      frameStart: () => (calls.push("start"), true),
+      framePayload: () => (calls.push("payload"), true),
+      frameEnd: () => (calls.push("end"), parser.stop(), false),
+      frameError: () => void calls.push("error"),
+    };
+    parser = new FrameParser(sink, SERVER);
+    parser.push(hex("81 01 41 81 01 42"));
+    assert.deepEqual(calls, ["start", "payload", "end"]);
     assert.equal(parser.stopped, true);
+    assert.equal(parser.paused, false);
+    parser.resume();
+    parser.push(hex("81 01 43"));
+    assert.deepEqual(calls, ["start", "payload", "end"]);
   });
 
   test("parser hands payload to the sink as views into the chunk, unmasked in place", () => {
