@@ -23,9 +23,11 @@
  *
  * - Any chunking gives the same calls (payload pieces aside): whole, split anywhere, byte by byte.
  * - No copies and no buffer: frame ends are found with `indexOf(0xff, from)` (native speed, never
- *   a byte loop), payload views point into the caller's chunk, and the parser keeps no byte
- *   between two calls to `push`, only counters. A peer that never sends `0xFF` cannot make it
- *   grow.
+ *   a byte loop), payload views point into the caller's chunk, and the parser keeps no byte of
+ *   its own, only counters (and the current chunk while the sink has it paused inside it). A
+ *   peer that never sends `0xFF` cannot make it grow.
+ * - Flow control as in {@linkcode FrameParser}: a sink method returning false pauses the parser,
+ *   `resume()` continues.
  * - Bounded: every frame, discarded ones included, may carry at most `maxMessageSize` payload
  *   bytes. A sentinel frame fails with 1009 (`MESSAGE_TOO_BIG`) as soon as its byte count passes
  *   the limit, before the sink sees the excess; a length prefix fails as soon as its accumulated
@@ -74,14 +76,19 @@ const S_TEXT = 1; // inside a 0x00 sentinel frame: payload to the sink until 0xF
 const S_SKIP_TO_FF = 2; // inside another sentinel frame: discard until 0xFF
 const S_LENGTH = 3; // reading the base-128 length of a length-prefixed frame
 const S_SKIP_LENGTH = 4; // discarding the payload of a length-prefixed frame
-const S_STOPPED = 5;
+const S_END = 5; // frame complete, frameEnd owed (the sink may pause before it)
+const S_STOPPED = 6;
+
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 /**
  * Incremental parser of hixie-75/76 frames. Feed it chunks with {@linkcode HixieParser.push};
  * it reports text frames (and the hixie-76 close frame) to a {@linkcode FrameSink}.
  *
- * It never copies, never buffers and never modifies the chunks it is given: payload views handed
- * to the sink point into them.
+ * Flow control is the {@linkcode FrameParser}'s: a sink method that returns false pauses the
+ * parser where it is; {@linkcode HixieParser.resume} continues with the rest of the same chunk.
+ * The parser never copies and never modifies a chunk; it keeps a reference to the current chunk
+ * only while paused inside it, and none once the chunk is consumed.
  *
  * @example Two text frames and a hixie-76 close in one chunk
  * ```ts
@@ -112,6 +119,9 @@ export class HixieParser {
   #count = 0;
   /** Bytes still to discard in the current length-prefixed frame. */
   #remaining = 0;
+  /** The chunk being parsed (EMPTY once consumed), and the position in it. */
+  #chunk: Uint8Array = EMPTY;
+  #pos = 0;
 
   /**
    * Creates a parser waiting for a frame type byte.
@@ -131,8 +141,7 @@ export class HixieParser {
   }
 
   /**
-   * True once parsing stopped: after an error, after the sink returned false, or after
-   * {@linkcode HixieParser.stop}.
+   * True once parsing stopped for good: after an error, or after {@linkcode HixieParser.stop}.
    *
    * @returns Whether later chunks are ignored.
    */
@@ -140,14 +149,27 @@ export class HixieParser {
     return this.#state === S_STOPPED;
   }
 
-  /** Stops parsing; later chunks are ignored. */
+  /**
+   * True while the sink paused the parser with work left: unparsed bytes in the current chunk,
+   * or a `frameEnd` still owed.
+   *
+   * @returns Whether {@linkcode HixieParser.resume} must be called before the next `push`.
+   */
+  get paused(): boolean {
+    return this.#state === S_END || (this.#state !== S_STOPPED && this.#pos < this.#chunk.length);
+  }
+
+  /** Stops parsing for good; later chunks are ignored and the current one is let go. */
   stop(): void {
     this.#state = S_STOPPED;
+    this.#chunk = EMPTY;
+    this.#pos = 0;
   }
 
   /**
-   * Parses a chunk. Payload views handed to the sink point into `chunk`, which the parser does not
-   * modify or keep.
+   * Parses a chunk until it is consumed or the sink pauses. Payload views handed to the sink
+   * point into `chunk`, which the parser does not modify. Call only when not
+   * {@linkcode HixieParser.paused}.
    *
    * @param chunk The next bytes from the peer, of any length.
    *
@@ -169,25 +191,72 @@ export class HixieParser {
    * ```
    */
   push(chunk: Uint8Array): void {
+    if (this.#state === S_STOPPED) return;
+    this.#chunk = chunk;
+    this.#pos = 0;
+    this.#run();
+  }
+
+  /**
+   * Continues parsing the current chunk after the sink paused.
+   *
+   * @example Pausing after each frame
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HixieParser } from "./hixie.ts";
+   *
+   * let frames = 0;
+   * const parser = new HixieParser({
+   *   frameStart: () => true,
+   *   framePayload: () => true,
+   *   frameEnd: () => (frames++, false),
+   *   frameError: () => {},
+   * }, { maxMessageSize: 1024, closeFrame: true });
+   * parser.push(new Uint8Array([0x00, 0x61, 0xff, 0x00, 0x62, 0xff]));
+   * assert.equal(frames, 1);
+   * assert.equal(parser.paused, true);
+   * parser.resume();
+   * assert.equal(frames, 2);
+   * assert.equal(parser.paused, false);
+   * ```
+   */
+  resume(): void {
+    this.#run();
+  }
+
+  // Each step updates the state and position first and calls the sink last, so that a sink
+  // which pauses (returns false) or stops the parser leaves it consistent.
+  #run(): void {
     const sink = this.#sink;
+    const chunk = this.#chunk;
     const n = chunk.length;
-    let pos = 0;
-    while (pos < n) {
-      switch (this.#state) {
+    for (;;) {
+      const state = this.#state;
+      if (state === S_END) {
+        this.#state = S_TYPE;
+        if (!sink.frameEnd()) return;
+        continue;
+      }
+      if (state === S_STOPPED) return;
+      const pos = this.#pos;
+      if (pos >= n) {
+        this.#chunk = EMPTY;
+        this.#pos = 0;
+        return;
+      }
+      switch (state) {
         case S_TYPE: {
-          const type = chunk[pos++];
+          const type = chunk[pos];
+          this.#pos = pos + 1;
+          this.#count = 0;
           if ((type & 0x80) !== 0) {
             this.#type = type;
-            this.#count = 0;
             this.#state = S_LENGTH;
+          } else if (type === 0x00) {
+            this.#state = S_TEXT;
+            if (!sink.frameStart(OP_TEXT, true, 0, -1)) return;
           } else {
-            this.#count = 0;
-            if (type === 0x00) {
-              this.#state = S_TEXT;
-              if (!sink.frameStart(OP_TEXT, true, 0, -1)) return this.stop();
-            } else {
-              this.#state = S_SKIP_TO_FF;
-            }
+            this.#state = S_SKIP_TO_FF;
           }
           break;
         }
@@ -199,19 +268,19 @@ export class HixieParser {
           if (take > 0) {
             this.#count += take;
             if (this.#count > this.#maxMessageSize) return this.#tooBig();
-            if (this.#state === S_TEXT && !sink.framePayload(chunk.subarray(pos, end))) {
-              return this.stop();
-            }
           }
-          if (ff < 0) return;
-          pos = ff + 1;
-          const text = this.#state === S_TEXT;
-          this.#state = S_TYPE;
-          if (text && !sink.frameEnd()) return this.stop();
+          this.#pos = ff < 0 ? n : ff + 1;
+          if (state === S_TEXT) {
+            if (ff >= 0) this.#state = S_END;
+            if (take > 0 && !sink.framePayload(chunk.subarray(pos, end))) return;
+          } else if (ff >= 0) {
+            this.#state = S_TYPE;
+          }
           break;
         }
         case S_LENGTH: {
-          const b = chunk[pos++];
+          const b = chunk[pos];
+          this.#pos = pos + 1;
           // count <= maxMessageSize (a safe integer) here, so this stays exact until checked.
           this.#count = this.#count * 128 + (b & 0x7f);
           if (this.#count > this.#maxMessageSize) return this.#tooBig();
@@ -219,29 +288,27 @@ export class HixieParser {
           if (this.#count > 0) {
             this.#remaining = this.#count;
             this.#state = S_SKIP_LENGTH;
+          } else if (this.#type === 0xff && this.#closeFrame) {
+            this.#state = S_END;
+            if (!sink.frameStart(OP_CLOSE, true, 0, 0)) return;
           } else {
             this.#state = S_TYPE;
-            if (this.#type === 0xff && this.#closeFrame) {
-              if (!sink.frameStart(OP_CLOSE, true, 0, 0) || !sink.frameEnd()) return this.stop();
-            }
           }
           break;
         }
-        case S_SKIP_LENGTH: {
+        default: { // S_SKIP_LENGTH
           const take = Math.min(this.#remaining, n - pos);
-          pos += take;
+          this.#pos = pos + take;
           this.#remaining -= take;
           if (this.#remaining === 0) this.#state = S_TYPE;
           break;
         }
-        default:
-          return;
       }
     }
   }
 
   #tooBig(): void {
-    this.#state = S_STOPPED;
+    this.stop();
     this.#sink.frameError(
       1009,
       "MESSAGE_TOO_BIG",

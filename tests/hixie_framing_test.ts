@@ -230,24 +230,62 @@ describe("HixieParser", () => {
     assert.deepEqual(run(bytes(0xff, 0x00), V76, [1]).events, CLOSE);
   });
 
-  test("stops when the sink returns false, and ignores later chunks", () => {
-    const input = bytes(0x00, "a", 0xff, 0x00, "b", 0xff);
-    for (let stopAt = 1; stopAt <= 6; stopAt++) {
+  test("pauses when the sink returns false and resumes where it paused, for every call", () => {
+    const whole = run(stream, V76).events;
+    const calls = whole.length - whole.filter((e) => e.startsWith("payload")).length +
+      run(stream, V76).payloadCalls;
+    for (let stopAt = 1; stopAt <= calls; stopAt++) {
       const sink = new Recorder();
       sink.stopAt = stopAt;
       const parser = new HixieParser(sink, V76);
-      parser.push(input);
-      assert.equal(parser.stopped, true, `stop at call ${stopAt}`);
-      const seen = sink.events.length;
-      parser.push(input);
-      assert.equal(sink.events.length, seen);
+      parser.push(stream);
+      const before = sink.events.length;
+      assert.equal(parser.stopped, false);
+      if (stopAt < calls) assert.equal(parser.paused, true, `pause at call ${stopAt}`);
+      while (parser.paused) parser.resume();
+      assert.ok(sink.events.length >= before);
+      assert.deepEqual(sink.events, whole, `pause at call ${stopAt}`);
     }
+  });
+
+  test("a pause inside a chunk split byte by byte resumes with the same events", () => {
+    const sink = new Recorder();
+    sink.stopAt = 3;
+    const parser = new HixieParser(sink, V76);
+    for (let i = 0; i < stream.length; i++) {
+      parser.push(stream.subarray(i, i + 1));
+      while (parser.paused) parser.resume();
+    }
+    assert.deepEqual(sink.events, expected);
+  });
+
+  test("a sink that stops the parser inside a callback ends parsing", () => {
+    const events: string[] = [];
+    const parser: HixieParser = new HixieParser({
+      frameStart: () => (events.push("start"), true),
+      framePayload: () => (events.push("payload"), parser.stop(), false),
+      frameEnd: () => (events.push("end"), true),
+      frameError: () => void events.push("error"),
+    }, V76);
+    parser.push(bytes(0x00, "a", 0xff, 0x00, "b", 0xff));
+    assert.deepEqual(events, ["start", "payload"]);
+    assert.equal(parser.stopped, true);
+    assert.equal(parser.paused, false);
+    parser.resume();
+    parser.push(bytes(0x00, "c", 0xff));
+    assert.deepEqual(events, ["start", "payload"]);
+  });
+
+  test("a close frame's frameEnd is owed after a pause in its frameStart", () => {
     const sink = new Recorder();
     sink.stopAt = 1;
     const parser = new HixieParser(sink, V76);
-    parser.push(bytes(0xff, 0x00, 0x00, "x", 0xff));
+    parser.push(bytes(0xff, 0x00));
     assert.deepEqual(sink.events, [`start ${OP_CLOSE} true 0 0`]);
-    assert.equal(parser.stopped, true);
+    assert.equal(parser.paused, true);
+    parser.resume();
+    assert.deepEqual(sink.events, CLOSE);
+    assert.equal(parser.paused, false);
   });
 
   test("stop() makes later chunks ignored", () => {
