@@ -612,7 +612,8 @@ export abstract class Connection implements FrameSink {
     if (opcode === OP_TEXT) {
       let tail: string;
       try {
-        tail = this.#decoder!.decode();
+        // No decoder yet when every text frame so far was empty: nothing to flush.
+        tail = this.#decoder === null ? "" : this.#decoder.decode();
       } catch {
         return this.#failUtf8();
       }
