@@ -37,6 +37,7 @@ import {
   OP_TEXT,
   writeFrame,
 } from "../framing/rfc6455.ts";
+import { HIXIE_CLOSE, HixieParser, writeHixieText } from "../framing/hixie.ts";
 import type { WebSocketVersion } from "../handshake/rfc6455.ts";
 import { ProtocolError, type ProtocolErrorCode, UsageError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
@@ -149,7 +150,9 @@ export abstract class Connection implements FrameSink {
   #eventHead = 0;
   #out: Uint8Array[] = [];
   #outBytes = 0;
-  #parser: FrameParser | null = null;
+  #parser: FrameParser | HixieParser | null = null;
+  /** 0 for the hybi family (RFC 6455, hybi-07/08), else 75 or 76. */
+  #hixie: 0 | 75 | 76 = 0;
   #input: Uint8Array[] = [];
   #eofPending = false;
   #version: WebSocketVersion | null = null;
@@ -282,6 +285,8 @@ export abstract class Connection implements FrameSink {
   #endOfInput(): void {
     this.#shouldCloseTransport = true;
     if (this.#state === "closed") return;
+    // In hixie-75 the transport closing is the only close there is, so it is a clean one.
+    if (this.#hixie === 75 && this.#state === "open") return this.#finish(1005, "", true);
     if (this.#state === "connecting" && this.role === "client") {
       this.#emitError(new ProtocolError("HANDSHAKE_BAD_RESPONSE", "Connection closed before the handshake completed", 0, 0));
     }
@@ -339,7 +344,7 @@ export abstract class Connection implements FrameSink {
       rsv = t.rsv;
     }
     const size = this.#fragmentSize;
-    if (size === 0 || payload.length <= size) {
+    if (size === 0 || payload.length <= size || this.#hixie !== 0) {
       this.#queueFrame(opcode, true, rsv, payload);
       return;
     }
@@ -359,6 +364,7 @@ export abstract class Connection implements FrameSink {
    */
   sendFragment(data: string | Uint8Array, last: boolean): void {
     const opcode = this.#checkData(data, "send");
+    if (this.#hixie !== 0) this.#unsupported("send a fragmented message");
     if (this.#sending !== 0 && this.#sending !== opcode) {
       throw new TypeError("Fragments of one message must all be strings or all be bytes");
     }
@@ -402,6 +408,11 @@ export abstract class Connection implements FrameSink {
     }
     if (this.#state === "connecting") return this.abort();
     if (this.#state !== "open") return;
+    if (this.#hixie === 75) {
+      // hixie-75 has no closing handshake: closing the transport is the clean close.
+      this.#shouldCloseTransport = true;
+      return this.#finish(1005, "", true);
+    }
     this.#sendClose(code ?? 1005, reasonBytes);
     this.#state = "closing";
   }
@@ -437,11 +448,14 @@ export abstract class Connection implements FrameSink {
     this.#extensionsHeader = extensionsHeader;
     this.#extension = extension;
     this.#state = "open";
-    this.#parser = new FrameParser(this, {
-      expectMasked: this.role === "server",
-      maxPayload: this.#maxMessageSize,
-      allowedRsv: extension === null ? 0 : extension.rsvBits,
-    });
+    this.#hixie = version === "hixie-76" ? 76 : version === "hixie-75" ? 75 : 0;
+    this.#parser = this.#hixie !== 0
+      ? new HixieParser(this, { maxMessageSize: this.#maxMessageSize, closeFrame: this.#hixie === 76 })
+      : new FrameParser(this, {
+        expectMasked: this.role === "server",
+        maxPayload: this.#maxMessageSize,
+        allowedRsv: extension === null ? 0 : extension.rsvBits,
+      });
     this.emit({ type: "open", protocol, extensions: extensionsHeader });
     if (rest.length > 0) this.#input.push(rest);
   }
@@ -719,6 +733,12 @@ export abstract class Connection implements FrameSink {
   }
 
   #queueFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): void {
+    if (this.#hixie !== 0) {
+      // The drafts carry text and (76 only) FF 00; #checkData and #sendControl refused the rest.
+      if (opcode === OP_TEXT) this.#outBytes += writeHixieText(this.#out, payload);
+      else if (opcode === OP_CLOSE && this.#hixie === 76) this.queueOutput(HIXIE_CLOSE);
+      return;
+    }
     const mask = this.role === "client" ? this.random(4) : null;
     this.#outBytes += writeFrame(this.#out, opcode, fin, rsv, payload, mask);
   }
@@ -727,6 +747,7 @@ export abstract class Connection implements FrameSink {
     const opcode = typeof data === "string" ? OP_TEXT : data instanceof Uint8Array ? OP_BINARY : -1;
     if (opcode < 0) throw new TypeError(`Cannot ${action}: data must be a string or a Uint8Array`);
     this.#checkOpen(action);
+    if (opcode === OP_BINARY && this.#hixie !== 0) this.#unsupported("send binary data");
     return opcode;
   }
 
@@ -747,7 +768,15 @@ export abstract class Connection implements FrameSink {
       throw new RangeError(`Cannot ${action}: payload is longer than 125 bytes`);
     }
     this.#checkOpen(action);
+    if (this.#hixie !== 0) this.#unsupported(action);
     this.#queueFrame(opcode, true, 0, payload);
+  }
+
+  #unsupported(action: string): never {
+    throw new UsageError(
+      "ERR_UNSUPPORTED_BY_VERSION",
+      `Cannot ${action} on a hixie-${this.#hixie} connection: the draft has only unfragmented text messages`,
+    );
   }
 }
 
