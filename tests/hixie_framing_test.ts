@@ -1,6 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { HIXIE_CLOSE, HixieParser, type HixieParserOptions, writeHixieText } from "../framing/hixie.ts";
+import {
+  HIXIE_CLOSE,
+  HixieParser,
+  type HixieParserOptions,
+  writeHixieText,
+} from "../framing/hixie.ts";
 import { type FrameSink, OP_CLOSE, OP_TEXT } from "../framing/rfc6455.ts";
 
 const encoder = new TextEncoder();
@@ -90,8 +95,16 @@ describe("HixieParser", () => {
   });
 
   test("parses several frames in one chunk, multi-byte UTF-8 included", () => {
-    const sink = run(bytes(0x00, "a", 0xff, 0x00, "héllo wörld €", 0xff, 0x00, 0xff, 0x00, "z", 0xff), V76);
-    assert.deepEqual(sink.events, [...text("a"), ...text("héllo wörld €"), ...text(""), ...text("z")]);
+    const sink = run(
+      bytes(0x00, "a", 0xff, 0x00, "héllo wörld €", 0xff, 0x00, 0xff, 0x00, "z", 0xff),
+      V76,
+    );
+    assert.deepEqual(sink.events, [
+      ...text("a"),
+      ...text("héllo wörld €"),
+      ...text(""),
+      ...text("z"),
+    ]);
   });
 
   test("payload views point into the pushed chunk, without copies", () => {
@@ -110,6 +123,7 @@ describe("HixieParser", () => {
     assert.deepEqual(chunk, copy);
   });
 
+  // deno-fmt-ignore
   const stream = bytes(
     0x00, "Hello", 0xff,
     0x01, "skipped sentinel", 0xff,
@@ -121,7 +135,13 @@ describe("HixieParser", () => {
     0xff, 0x00,
     0x00, "after close", 0xff,
   );
-  const expected = [...text("Hello"), ...text("wörld"), ...text(""), ...CLOSE, ...text("after close")];
+  const expected = [
+    ...text("Hello"),
+    ...text("wörld"),
+    ...text(""),
+    ...CLOSE,
+    ...text("after close"),
+  ];
 
   test("gives the same events for the stream whole and split at every position", () => {
     assert.deepEqual(run(stream, V76).events, expected);
@@ -153,7 +173,17 @@ describe("HixieParser", () => {
 
   test("skips length-prefixed frames, multi-byte lengths included", () => {
     // 0x82 0x01 = 257 bytes; 0x80 0x00 = empty.
-    const input = bytes(0x80, 0x82, 0x01, ...new Array(257).fill(0xff), 0x90, 0x00, 0x00, "x", 0xff);
+    const input = bytes(
+      0x80,
+      0x82,
+      0x01,
+      ...new Array(257).fill(0xff),
+      0x90,
+      0x00,
+      0x00,
+      "x",
+      0xff,
+    );
     assert.deepEqual(run(input, V76).events, text("x"));
     const splits = Array.from({ length: input.length }, (_, i) => i);
     assert.deepEqual(run(input, V76, splits).events, text("x"));
@@ -310,7 +340,10 @@ describe("HixieParser", () => {
 
   test("rejects an invalid maxMessageSize with a RangeError", () => {
     for (const maxMessageSize of [-1, 1.5, Number.NaN, Infinity]) {
-      assert.throws(() => new HixieParser(new Recorder(), { maxMessageSize, closeFrame: true }), RangeError);
+      assert.throws(
+        () => new HixieParser(new Recorder(), { maxMessageSize, closeFrame: true }),
+        RangeError,
+      );
     }
   });
 
