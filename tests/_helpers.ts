@@ -424,35 +424,29 @@ export class ConnectionPair {
 }
 
 /**
- * Events made comparable across chunkings: consecutive `fragment` events of one message are
- * joined into one, byte views become plain arrays and errors are reduced to their codes.
+ * Events made comparable across chunkings: the `fragment` events of one streamed message are
+ * joined into one `message*` entry, placed at its last fragment (pings and pongs that arrived
+ * between its fragments stay where they are, since how many fragments precede them depends on
+ * the chunking); a streamed message cut short becomes a `partial*` entry before the event that
+ * ended it. Byte views become plain arrays and errors are reduced to their codes.
  */
 export function normalize(events: readonly ConnectionEvent[]): unknown[] {
   const out: unknown[] = [];
   let frag: { binary: boolean; parts: Array<string | Uint8Array> } | null = null;
+  const joinFrag = (f: { binary: boolean; parts: Array<string | Uint8Array> }): unknown =>
+    f.binary ? Array.from(concat(f.parts as Uint8Array[])) : (f.parts as string[]).join("");
   for (const ev of events) {
     if (ev.type === "fragment") {
       frag ??= { binary: ev.binary, parts: [] };
       frag.parts.push(ev.data);
       if (ev.last) {
-        const parts = frag.parts;
-        const data = frag.binary
-          ? Array.from(concat(parts as Uint8Array[]))
-          : (parts as string[]).join("");
-        out.push({ type: "message*", binary: frag.binary, data });
+        out.push({ type: "message*", binary: frag.binary, data: joinFrag(frag) });
         frag = null;
       }
       continue;
     }
-    if (frag !== null) {
-      // An unfinished streamed message: report what arrived, as one piece.
-      const parts = frag.parts;
-      out.push({
-        type: "partial*",
-        data: frag.binary
-          ? Array.from(concat(parts as Uint8Array[]))
-          : (parts as string[]).join(""),
-      });
+    if (frag !== null && ev.type !== "ping" && ev.type !== "pong") {
+      out.push({ type: "partial*", data: joinFrag(frag) });
       frag = null;
     }
     switch (ev.type) {
@@ -481,14 +475,7 @@ export function normalize(events: readonly ConnectionEvent[]): unknown[] {
         out.push(ev);
     }
   }
-  if (frag !== null) {
-    out.push({
-      type: "partial*",
-      data: frag.binary
-        ? Array.from(concat(frag.parts as Uint8Array[]))
-        : (frag.parts as string[]).join(""),
-    });
-  }
+  if (frag !== null) out.push({ type: "partial*", data: joinFrag(frag) });
   return out;
 }
 

@@ -338,14 +338,14 @@ describe("frame header rules", () => {
 
   test("parser stops for good after stop(), even with bytes left", () => {
     const calls: string[] = [];
-    let parser: FrameParser;
     const sink: FrameSink = {
       frameStart: () => (calls.push("start"), true),
       framePayload: () => (calls.push("payload"), true),
       frameEnd: () => (calls.push("end"), parser.stop(), false),
       frameError: () => void calls.push("error"),
     };
-    parser = new FrameParser(sink, SERVER);
+    // The sink only calls parser.stop() once parsing runs, after the constant is set.
+    const parser = new FrameParser(sink, SERVER);
     parser.push(hex("81 01 41 81 01 42"));
     assert.deepEqual(calls, ["start", "payload", "end"]);
     assert.equal(parser.stopped, true);
