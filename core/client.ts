@@ -10,7 +10,9 @@ import type { Extension, ExtensionFactory } from "./extension.ts";
 import { type HttpResponseHead, HttpResponseParser, isToken } from "../handshake/http.ts";
 import { type HeaderInit, headerEntries } from "../handshake/_head.ts";
 import { encodeBase64 } from "../handshake/_base64.ts";
-import { buildClientRequest, validateUpgradeResponse } from "../handshake/rfc6455.ts";
+import { buildClientRequest, validateUpgradeResponse, type WebSocketVersion } from "../handshake/rfc6455.ts";
+import { buildHixie76Request, validateHixie76Response } from "../handshake/hixie76.ts";
+import { buildHixie75Request, HIXIE75_RESPONSE_PREFIX, hixie75PrefixMatches, validateHixie75Response } from "../handshake/hixie75.ts";
 
 /** Options of a {@linkcode ClientConnection}. */
 export interface ClientOptions extends ConnectionOptions {
@@ -26,8 +28,10 @@ export interface ClientOptions extends ConnectionOptions {
   headers?: HeaderInit;
   /** Extensions to offer, in order of preference. */
   extensions?: ExtensionFactory[];
-  /** Protocol revision to speak: 13 (RFC 6455, default), 8 or 7. */
-  version?: 13 | 8 | 7;
+  /** Protocol revision to speak: 13 (RFC 6455, default), 8, 7, `"hixie-76"` or `"hixie-75"`. */
+  version?: WebSocketVersion;
+  /** Whether the transport is TLS (`wss:`); the hixie drafts check it in the location. */
+  secure?: boolean;
   /** Largest response head in bytes. Default 16384. */
   maxHeadSize?: number;
 }
@@ -47,9 +51,21 @@ export class ClientConnection extends Connection {
   readonly #key: string;
   readonly #protocols: readonly string[];
   readonly #factories: ExtensionFactory[];
-  readonly #requestedVersion: 13 | 8 | 7;
+  readonly #requestedVersion: WebSocketVersion;
+  readonly #host: string;
+  readonly #path: string;
+  readonly #secure: boolean;
+  readonly #origin: string | null;
   #head: HttpResponseParser;
   #response: HttpResponseHead | null = null;
+  /** hixie-75: the first bytes of the response, compared byte for byte. */
+  #prefix: Uint8Array | null = null;
+  #prefixLength = 0;
+  /** hixie-76: the expected 16-byte answer, and what arrived of it (with any frames after). */
+  #expected: Uint8Array | null = null;
+  #answer: Uint8Array[] | null = null;
+  #answerBytes = 0;
+  #protocol = "";
 
   /** @param options Where to connect and what to offer. */
   constructor(options: ClientOptions) {
@@ -71,14 +87,33 @@ export class ClientConnection extends Connection {
       seen.add(p);
     }
     const version = options.version ?? 13;
-    if (version !== 13 && version !== 8 && version !== 7) {
-      throw new RangeError(`Unsupported version ${String(version)}: use 13, 8 or 7`);
+    if (version !== 13 && version !== 8 && version !== 7 && version !== "hixie-76" && version !== "hixie-75") {
+      throw new RangeError(`Unsupported version ${String(version)}: use 13, 8, 7, "hixie-76" or "hixie-75"`);
     }
     this.#protocols = protocols;
     this.#factories = options.extensions ?? [];
     this.#requestedVersion = version;
-    this.#key = encodeBase64(this.random(16));
+    this.#host = host;
+    this.#path = path;
+    this.#secure = options.secure ?? false;
+    this.#origin = options.origin ?? null;
     this.#head = new HttpResponseParser(options.maxHeadSize === undefined ? {} : { maxHeadSize: options.maxHeadSize });
+    if (version === "hixie-76" || version === "hixie-75") {
+      if (this.#factories.length > 0) throw new TypeError(`The ${version} draft has no extensions`);
+      this.#key = "";
+      const o = { host, path, origin: this.#origin, protocols, headers: headerEntries(options.headers) };
+      if (version === "hixie-75") {
+        this.#prefix = new Uint8Array(HIXIE75_RESPONSE_PREFIX.length);
+        this.queueOutput(buildHixie75Request(o));
+      } else {
+        const r = buildHixie76Request({ ...o, random: (n) => this.random(n).slice() });
+        this.#expected = r.expected;
+        this.queueOutput(r.head);
+        this.queueOutput(r.key3);
+      }
+      return;
+    }
+    this.#key = encodeBase64(this.random(16));
     this.queueOutput(buildClientRequest({
       host,
       path,
@@ -98,6 +133,12 @@ export class ClientConnection extends Connection {
 
   /** @internal */
   protected receiveHandshake(chunk: Uint8Array): void {
+    if (this.#answer !== null) return this.#receiveAnswer(chunk);
+    if (this.#prefix !== null && this.#prefixLength < this.#prefix.length) {
+      const take = Math.min(chunk.length, this.#prefix.length - this.#prefixLength);
+      this.#prefix.set(chunk.subarray(0, take), this.#prefixLength);
+      this.#prefixLength += take;
+    }
     const result = this.#head.push(chunk);
     if (result.kind === "incomplete") return;
     if (result.kind === "error") {
@@ -105,6 +146,8 @@ export class ClientConnection extends Connection {
       return;
     }
     this.#response = result.head;
+    const version = this.#requestedVersion;
+    if (version === "hixie-76" || version === "hixie-75") return this.#hixieResponse(result.head, result.rest);
     const checked = validateUpgradeResponse(result.head, this.#key, this.#protocols, this.#factories.map((f) => f.name));
     if (!checked.ok) {
       const r = checked.rejection;
@@ -121,7 +164,62 @@ export class ClientConnection extends Connection {
       }
       extension = active;
     }
-    this.startFraming(this.#requestedVersion, checked.value.protocol, checked.value.extensionsHeader, extension, result.rest);
+    this.startFraming(version, checked.value.protocol, checked.value.extensionsHeader, extension, result.rest);
+  }
+
+  #hixieResponse(head: HttpResponseHead, rest: Uint8Array): void {
+    const version = this.#requestedVersion;
+    const expectation = {
+      host: this.#host,
+      path: this.#path,
+      secure: this.#secure,
+      origin: this.#origin,
+      protocols: this.#protocols,
+    };
+    const checked = version === "hixie-76"
+      ? validateHixie76Response(head, expectation)
+      : validateHixie75Response(head, expectation);
+    if (!checked.ok) {
+      const r = checked.rejection;
+      return this.failHandshake(new ProtocolError(r.code, r.message, 0, r.status), new Uint8Array(0));
+    }
+    this.#protocol = checked.value.protocol;
+    if (version === "hixie-75") {
+      // Clients of the draft compare the response's first 85 bytes exactly.
+      if (!hixie75PrefixMatches(this.#prefix!)) {
+        return this.failHandshake(
+          new ProtocolError("HANDSHAKE_BAD_RESPONSE", "Response does not start with the hixie-75 status and headers", 0, 101),
+          new Uint8Array(0),
+        );
+      }
+      return this.startFraming(version, this.#protocol, "", null, rest);
+    }
+    this.#answer = [];
+    if (rest.length > 0) this.#receiveAnswer(rest);
+  }
+
+  /** hixie-76: the 16 bytes after the response head must be the expected MD5 answer. */
+  #receiveAnswer(chunk: Uint8Array): void {
+    this.#answer!.push(chunk);
+    this.#answerBytes += chunk.length;
+    if (this.#answerBytes < 16) return;
+    const all = new Uint8Array(this.#answerBytes);
+    let at = 0;
+    for (const c of this.#answer!) {
+      all.set(c, at);
+      at += c.length;
+    }
+    this.#answer = null;
+    const expected = this.#expected!;
+    for (let i = 0; i < 16; i++) {
+      if (all[i] !== expected[i]) {
+        return this.failHandshake(
+          new ProtocolError("HANDSHAKE_BAD_RESPONSE", "The hixie-76 challenge answer does not match", 0, 101),
+          new Uint8Array(0),
+        );
+      }
+    }
+    this.startFraming("hixie-76", this.#protocol, "", null, all.subarray(16));
   }
 }
 

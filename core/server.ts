@@ -1,6 +1,11 @@
 /**
  * The server role: reads the upgrade request, lets the application decide, then speaks frames.
  *
+ * It detects which protocol revision the client speaks from the request head alone:
+ * `Sec-WebSocket-Version` or `Sec-WebSocket-Key` present: the hybi family, dispatched on the
+ * version (13, 8, 7; others get 426 listing the enabled ones); else `Sec-WebSocket-Key1` or
+ * `Key2` present: hixie-76; else `Upgrade: WebSocket`: hixie-75; else 400.
+ *
  * The application sees a `request` event carrying the parsed {@linkcode UpgradeRequest} before
  * anything is sent, and answers with {@linkcode ServerConnection.accept} or
  * {@linkcode ServerConnection.reject}, at once or later (after an asynchronous check). Bytes that
@@ -16,10 +21,19 @@ import { HttpRequestParser } from "../handshake/http.ts";
 import { buildHttpResponse, type HeaderInit, headerEntries, REASONS } from "../handshake/_head.ts";
 import {
   buildAcceptResponse,
+  type HandshakeResult,
+  hasToken,
   HYBI_VERSIONS,
   type UpgradeRequest,
   validateUpgradeRequest,
+  type WebSocketVersion,
 } from "../handshake/rfc6455.ts";
+import type { HttpRequestHead } from "../handshake/http.ts";
+import { buildHixie76Response, hixie76Answer, validateHixie76Request } from "../handshake/hixie76.ts";
+import { buildHixie75Response, validateHixie75Request } from "../handshake/hixie75.ts";
+
+/** Every protocol revision a server accepts by default. */
+export const ALL_VERSIONS: readonly WebSocketVersion[] = [13, 8, 7, "hixie-76", "hixie-75"];
 
 /** Options of a {@linkcode ServerConnection}. */
 export interface ServerOptions extends ConnectionOptions {
@@ -27,8 +41,12 @@ export interface ServerOptions extends ConnectionOptions {
   maxHeadSize?: number;
   /** Most request header lines; more get 431. Default 100. */
   maxHeaders?: number;
-  /** Extensions the server is willing to negotiate, in order of preference. */
+  /** Extensions the server is willing to negotiate, in order of preference (hybi only). */
   extensions?: ExtensionFactory[];
+  /** Protocol revisions to accept. Default: all of them (13, 8, 7, hixie-76, hixie-75). */
+  versions?: readonly WebSocketVersion[];
+  /** Whether the transport is TLS; the hixie drafts echo `wss://` or `ws://` in the location. */
+  secure?: boolean;
 }
 
 /** How to accept an upgrade request. */
@@ -76,8 +94,13 @@ export class ServerConnection extends Connection {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   readonly #factories: ExtensionFactory[];
+  readonly #versions: readonly WebSocketVersion[];
+  readonly #secure: boolean;
+  /** hixie-76 after accept: the 101 head is out, the 8 key3 bytes are awaited. */
+  #awaitingKey3 = false;
+  #protocol = "";
 
-  /** @param options Limits, behaviour and extensions. */
+  /** @param options Limits, behaviour, extensions and the versions to accept. */
   constructor(options: ServerOptions = {}) {
     super("server", options);
     const limits: { maxHeadSize?: number; maxHeaders?: number } = {};
@@ -85,6 +108,8 @@ export class ServerConnection extends Connection {
     if (options.maxHeaders !== undefined) limits.maxHeaders = options.maxHeaders;
     this.#head = new HttpRequestParser(limits);
     this.#factories = options.extensions ?? [];
+    this.#versions = options.versions ?? ALL_VERSIONS;
+    this.#secure = options.secure ?? false;
   }
 
   /** The upgrade request once parsed, else null. */
@@ -103,6 +128,16 @@ export class ServerConnection extends Connection {
       throw new TypeError(`Cannot accept: subprotocol ${JSON.stringify(protocol)} was not offered by the client`);
     }
     const headers = headerEntries(options.headers);
+    this.#decided = true;
+    if (request.version === "hixie-76" || request.version === "hixie-75") {
+      this.#protocol = protocol;
+      const build = request.version === "hixie-76" ? buildHixie76Response : buildHixie75Response;
+      this.queueOutput(build(request, this.#secure, protocol, headers));
+      if (request.version === "hixie-75") return this.#open(this.#takePending());
+      // Sent before key3 arrives: proxies that do not know hixie-76 hold key3 back until then.
+      this.#awaitingKey3 = true;
+      return this.#tryKey3();
+    }
     let extension: Extension | null = null;
     let extensionsHeader = "";
     for (const factory of this.#factories) {
@@ -115,11 +150,31 @@ export class ServerConnection extends Connection {
         break;
       }
     }
-    this.#decided = true;
     this.queueOutput(buildAcceptResponse(request.key, protocol, extensionsHeader, headers));
-    const rest = concat(this.#pending, this.#pendingBytes);
+    this.startFraming(request.version, protocol, extensionsHeader, extension, this.#takePending());
+  }
+
+  #takePending(): Uint8Array {
+    const all = concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
-    this.startFraming(request.version, protocol, extensionsHeader, extension, rest);
+    this.#pendingBytes = 0;
+    return all;
+  }
+
+  #open(rest: Uint8Array): void {
+    this.startFraming(this.#request!.version, this.#protocol, "", null, rest);
+  }
+
+  /** hixie-76: once the 8 bytes of key3 are in, send the 16-byte answer and open. */
+  #tryKey3(): void {
+    if (this.#pendingBytes < 8) return;
+    this.#awaitingKey3 = false;
+    const all = this.#takePending();
+    const h = this.#request!.headers;
+    const answer = hixie76Answer(h.get("sec-websocket-key1")!, h.get("sec-websocket-key2")!, all.subarray(0, 8));
+    // The keys were validated with the request, so there is an answer.
+    this.queueOutput(answer!);
+    this.#open(all.subarray(8));
   }
 
   /**
@@ -139,6 +194,11 @@ export class ServerConnection extends Connection {
 
   /** @internal */
   protected receiveHandshake(chunk: Uint8Array): void {
+    if (this.#awaitingKey3) {
+      this.#pending.push(chunk);
+      this.#pendingBytes += chunk.length;
+      return this.#tryKey3();
+    }
     if (this.#head === null) {
       this.#pendingBytes += chunk.length;
       if (this.#pendingBytes > MAX_EARLY_DATA) {
@@ -156,7 +216,7 @@ export class ServerConnection extends Connection {
       this.#failWith(result.status, "HANDSHAKE_BAD_HEAD", result.message, []);
       return;
     }
-    const checked = validateUpgradeRequest(result.head, HYBI_VERSIONS);
+    const checked = this.#validate(result.head);
     if (!checked.ok) {
       const r = checked.rejection;
       this.#failWith(r.status, r.code, r.message, r.headers);
@@ -168,6 +228,32 @@ export class ServerConnection extends Connection {
       this.#pendingBytes = result.rest.length;
     }
     this.emit({ type: "request", request: checked.value });
+  }
+
+  /** Detect the client's protocol revision and validate the request by its rules. */
+  #validate(head: HttpRequestHead): HandshakeResult<UpgradeRequest> {
+    const h = head.headers;
+    const hybi = this.#versions.filter((v): v is 13 | 8 | 7 => typeof v === "number");
+    let version: WebSocketVersion;
+    if (h.has("sec-websocket-version") || h.has("sec-websocket-key")) {
+      if (hybi.length > 0) return validateUpgradeRequest(head, hybi);
+      version = 13;
+    } else if (h.has("sec-websocket-key1") || h.has("sec-websocket-key2")) {
+      version = "hixie-76";
+      if (this.#versions.includes(version)) return validateHixie76Request(head);
+    } else if (hasToken(h, "upgrade", "websocket")) {
+      version = "hixie-75";
+      if (this.#versions.includes(version)) return validateHixie75Request(head);
+    } else {
+      return validateUpgradeRequest(head, hybi.length > 0 ? hybi : HYBI_VERSIONS);
+    }
+    const message = `Protocol ${typeof version === "number" ? "hybi" : version} is not enabled on this server`;
+    return hybi.length > 0
+      ? {
+        ok: false,
+        rejection: { status: 426, code: "HANDSHAKE_UNSUPPORTED_VERSION", message, headers: [["Sec-WebSocket-Version", hybi.join(", ")]] },
+      }
+      : { ok: false, rejection: { status: 400, code: "HANDSHAKE_UNSUPPORTED_VERSION", message, headers: [] } };
   }
 
   #failWith(status: number, code: ProtocolError["code"], message: string, headers: Array<[string, string]>): void {
