@@ -482,11 +482,15 @@ export function normalize(events: readonly ConnectionEvent[]): unknown[] {
 /**
  * Checks the event-sequence invariants of a finished or running connection: at most one
  * `close`, last if present; every `error` directly followed by `close`; `open` at most once and
- * before any message. Returns a description of the first violation, or null.
+ * before any message (pass `alreadyOpen` for events collected after the `open` event). Returns a
+ * description of the first violation, or null.
  */
-export function sequenceProblem(events: readonly ConnectionEvent[]): string | null {
+export function sequenceProblem(
+  events: readonly ConnectionEvent[],
+  alreadyOpen = false,
+): string | null {
   let closes = 0;
-  let opens = 0;
+  let opens = alreadyOpen ? 1 : 0;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
     if (ev.type === "close") {
