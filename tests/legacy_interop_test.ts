@@ -1,0 +1,159 @@
+// Legacy protocol interop with implementations written elsewhere, over loopback TCP:
+// - npm websocket-driver (faye) as the server for omniws's hixie-75, hixie-76 and RFC 6455 clients;
+// - the omniws echo server (examples/echo_server.ts, unchanged) serving an RFC 6455 client, a
+//   hybi-08 client (npm ws with protocolVersion 8), a hixie-76 and a hixie-75 client at once.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import websocket from "websocket-driver";
+import WebSocket from "ws";
+import { ClientConnection, type ConnectionEvent, type WebSocketVersion } from "../mod.ts";
+import { bin, type RunningServer, startServer } from "./_servers.ts";
+
+/** An omniws ClientConnection on a node:net socket, for tests (the adapters come separately). */
+class TcpClient {
+  readonly conn: ClientConnection;
+  readonly events: ConnectionEvent[] = [];
+  readonly socket: net.Socket;
+  #waiters: Array<() => void> = [];
+
+  constructor(port: number, version: WebSocketVersion) {
+    this.conn = new ClientConnection({ host: `127.0.0.1:${port}`, path: "/echo", origin: "http://127.0.0.1", version });
+    this.socket = net.connect(port, "127.0.0.1");
+    this.socket.on("data", (d) => {
+      this.conn.receive(new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.length)));
+      this.#pump();
+    });
+    this.socket.on("end", () => {
+      this.conn.receiveEnd();
+      this.#pump();
+    });
+    this.socket.on("error", () => {});
+    this.#pump();
+  }
+
+  #pump(): void {
+    for (let ev = this.conn.nextEvent(); ev !== null; ev = this.conn.nextEvent()) this.events.push(ev);
+    const out = this.conn.takeOutput();
+    for (const chunk of out) this.socket.write(chunk);
+    if (this.conn.shouldCloseTransport) this.socket.end();
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  send(data: string): void {
+    this.conn.send(data);
+    this.#pump();
+  }
+
+  close(): void {
+    this.conn.close(1000);
+    this.#pump();
+  }
+
+  /** Resolves when `pred` holds for the events so far; rejects after 5 s. */
+  async waitFor(pred: (events: ConnectionEvent[]) => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (!pred(this.events)) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; events: ${JSON.stringify(this.events)}`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  messages(): unknown[] {
+    return this.events.filter((e) => e.type === "message").map((e) => e.type === "message" && e.data);
+  }
+}
+
+describe("websocket-driver (npm) server accepts omniws clients", () => {
+  let server: net.Server;
+  let port = 0;
+  before(async () => {
+    server = net.createServer((socket) => {
+      const driver = websocket.server({ allowDrafts: true });
+      driver.on("connect", () => {
+        if (websocket.isWebSocket(driver)) driver.start();
+      });
+      driver.messages.on("data", (message: string) => driver.text(`echo: ${message}`));
+      driver.on("close", () => socket.end());
+      socket.on("error", () => {});
+      socket.pipe(driver.io);
+      driver.io.pipe(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  for (const version of ["hixie-75", "hixie-76", 13] as const) {
+    test(`omniws ${version} client: handshake, text both ways, close`, async () => {
+      const client = new TcpClient(port, version);
+      await client.waitFor((evs) => evs.some((e) => e.type === "open"), "open");
+      client.send("héllo ✓");
+      client.send("second");
+      await client.waitFor((evs) => evs.filter((e) => e.type === "message").length === 2, "two echoes");
+      assert.deepEqual(client.messages(), ["echo: héllo ✓", "echo: second"]);
+      client.close();
+      await client.waitFor((evs) => evs.some((e) => e.type === "close"), "close");
+      const close = client.events.at(-1)!;
+      assert.equal(close.type, "close");
+      if (version !== 13) assert.equal(close.type === "close" && close.code, 1005);
+      else assert.equal(close.type === "close" && close.wasClean, true);
+      assert.equal(client.events.some((e) => e.type === "error"), false, JSON.stringify(client.events));
+      client.socket.destroy();
+    });
+  }
+});
+
+describe("the echo server, unchanged, serves four protocol versions at once", () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer(bin("deno"), ["run", "--allow-net", "--allow-env", "examples/echo_server.ts"]);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("RFC 6455 (omniws), hybi-08 (ws protocolVersion 8), hixie-76 and hixie-75 (omniws) clients echo concurrently", async () => {
+    const clients = (["hixie-75", "hixie-76", 13] as const).map((v) => ({ v, c: new TcpClient(server.port, v) }));
+    const hybi08 = new WebSocket(`ws://127.0.0.1:${server.port}/`, { protocolVersion: 8 });
+    const hybiMessages: string[] = [];
+    hybi08.on("error", () => {});
+    hybi08.on("message", (d: Buffer, binary: boolean) => hybiMessages.push(binary ? `binary ${d.length}` : d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      hybi08.once("open", () => resolve());
+      hybi08.once("error", reject);
+    });
+    for (const { c, v } of clients) await c.waitFor((evs) => evs.some((e) => e.type === "open"), `open ${v}`);
+    // Interleave traffic on all four connections.
+    for (let i = 0; i < 20; i++) {
+      for (const { c, v } of clients) c.send(`${v} #${i}`);
+      hybi08.send(`hybi-08 #${i}`);
+      hybi08.send(new Uint8Array(i + 1));
+    }
+    for (const { c, v } of clients) {
+      await c.waitFor((evs) => evs.filter((e) => e.type === "message").length === 20, `20 echoes on ${v}`);
+      assert.deepEqual(c.messages(), Array.from({ length: 20 }, (_, i) => `${v} #${i}`));
+      assert.equal(c.conn.version, v);
+    }
+    const deadline = Date.now() + 5000;
+    while (hybiMessages.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(hybiMessages, Array.from({ length: 20 }, (_, i) => [`hybi-08 #${i}`, `binary ${i + 1}`]).flat());
+    // Close all: clean closes for every version.
+    const hybiClosed = new Promise<number>((resolve) => hybi08.once("close", (code: number) => resolve(code)));
+    hybi08.close(1000);
+    for (const { c } of clients) c.close();
+    for (const { c, v } of clients) {
+      await c.waitFor((evs) => evs.some((e) => e.type === "close"), `close ${v}`);
+      const close = c.events.at(-1)!;
+      assert.equal(close.type === "close" && close.wasClean, true, `${v} closed cleanly`);
+      c.socket.destroy();
+    }
+    assert.equal(await hybiClosed, 1000);
+  });
+});
