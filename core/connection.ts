@@ -453,7 +453,9 @@ export abstract class Connection implements FrameSink {
       ? new HixieParser(this, { maxMessageSize: this.#maxMessageSize, closeFrame: this.#hixie === 76 })
       : new FrameParser(this, {
         expectMasked: this.role === "server",
-        maxPayload: this.#maxMessageSize,
+        // Control frames (up to 125 bytes) are not messages; data frames above the message
+        // limit still fail at their header, in frameStart.
+        maxPayload: Math.max(this.#maxMessageSize, MAX_CONTROL_PAYLOAD),
         allowedRsv: extension === null ? 0 : extension.rsvBits,
       });
     this.emit({ type: "open", protocol, extensions: extensionsHeader });
