@@ -686,6 +686,17 @@ describe("limits", () => {
     assertFailed(server, drain(server), 1009, "MESSAGE_TOO_BIG");
   });
 
+  test("a maxMessageSize below 125 bytes does not limit control frames", () => {
+    const server = serverAfterHandshake({ maxMessageSize: 64 });
+    server.receive(maskedFrame(OP_PING, new Uint8Array(100)));
+    assert.deepEqual(types(drain(server)), ["ping"]);
+    server.receive(maskedFrame(OP_BINARY, new Uint8Array(100)).subarray(0, 6));
+    assertFailed(server, drain(server), 1009, "MESSAGE_TOO_BIG");
+    const other = serverAfterHandshake({ maxMessageSize: 64 });
+    other.receive(maskedFrame(OP_CLOSE, closePayload(1000, "r".repeat(110))));
+    assert.deepEqual(drain(other), [{ type: "close", code: 1000, reason: "r".repeat(110), wasClean: true }]);
+  });
+
   test("maxFragments fails the fragment beyond it with 1009", () => {
     const server = serverAfterHandshake({ maxFragments: 4 });
     server.receive(maskedFrame(OP_TEXT, "a", { fin: false }));
