@@ -783,7 +783,7 @@ export abstract class Connection implements FrameSink {
 }
 
 /** One view when there is one part (no copy), else a single copy of all of them. */
-function joinParts(parts: Uint8Array[], total: number): Uint8Array {
+export function joinParts(parts: Uint8Array[], total: number): Uint8Array {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total);
   let at = 0;

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { Connection, type ConnectionOptions } from "./connection.ts";
+import { Connection, type ConnectionOptions, joinParts } from "./connection.ts";
 import { ProtocolError, UsageError } from "./errors.ts";
 import type { Extension, ExtensionFactory } from "./extension.ts";
 import { HttpRequestParser } from "../handshake/http.ts";
@@ -155,7 +155,7 @@ export class ServerConnection extends Connection {
   }
 
   #takePending(): Uint8Array {
-    const all = concat(this.#pending, this.#pendingBytes);
+    const all = joinParts(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
     return all;
@@ -266,15 +266,4 @@ export class ServerConnection extends Connection {
     }
     return this.#request;
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

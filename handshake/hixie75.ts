@@ -45,7 +45,7 @@ import {
   type HandshakeRejection,
   type HandshakeResult,
   hasToken,
-  splitTarget,
+  upgradeRequest,
   type UpgradeRequest,
   validateCommon,
 } from "./rfc6455.ts";
@@ -424,22 +424,9 @@ export function validateHixie75Request(head: HttpRequestHead): HandshakeResult<U
       "WebSocket-Protocol holds a character outside printable ASCII",
     );
   }
-  const { path, query } = splitTarget(head.target);
   return {
     ok: true,
-    value: {
-      method: head.method,
-      target: head.target,
-      path,
-      query,
-      headers: h,
-      host: h.get("host") as string,
-      origin: h.get("origin"),
-      protocols,
-      extensions: [],
-      version: "hixie-75",
-      key: "",
-    },
+    value: upgradeRequest(head, { origin: h.get("origin"), protocols, extensions: [], version: "hixie-75", key: "" }),
   };
 }
 

@@ -44,7 +44,7 @@ import {
   type HandshakeRejection,
   type HandshakeResult,
   hasToken,
-  splitTarget,
+  upgradeRequest,
   type UpgradeRequest,
   validateCommon,
 } from "./rfc6455.ts";
@@ -237,22 +237,9 @@ export function validateHixie76Request(head: HttpRequestHead): HandshakeResult<U
       "Sec-WebSocket-Protocol holds a character outside printable ASCII",
     );
   }
-  const { path, query } = splitTarget(head.target);
   return {
     ok: true,
-    value: {
-      method: head.method,
-      target: head.target,
-      path,
-      query,
-      headers: h,
-      host: h.get("host") as string,
-      origin: h.get("origin"),
-      protocols,
-      extensions: [],
-      version: "hixie-76",
-      key: "",
-    },
+    value: upgradeRequest(head, { origin: h.get("origin"), protocols, extensions: [], version: "hixie-76", key: "" }),
   };
 }
 

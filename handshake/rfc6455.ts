@@ -124,6 +124,34 @@ export function splitTarget(target: string): { path: string; query: string } {
   return q < 0 ? { path: t, query: "" } : { path: t.slice(0, q), query: t.slice(q + 1) };
 }
 
+/** The parts of an {@linkcode UpgradeRequest} that differ between protocol revisions. */
+export interface UpgradeFields {
+  /** The declared origin, or null. */
+  origin: string | null;
+  /** Offered subprotocols. */
+  protocols: string[];
+  /** Offered extensions. */
+  extensions: ExtensionOffer[];
+  /** The detected revision. */
+  version: WebSocketVersion;
+  /** `Sec-WebSocket-Key`, or an empty string (hixie). */
+  key: string;
+}
+
+/** Build the request handed to the application from a validated head and its revision's fields. */
+export function upgradeRequest(head: HttpRequestHead, fields: UpgradeFields): UpgradeRequest {
+  const { path, query } = splitTarget(head.target);
+  return {
+    method: head.method,
+    target: head.target,
+    path,
+    query,
+    headers: head.headers,
+    host: head.headers.get("host") as string,
+    ...fields,
+  };
+}
+
 /** Validate the parts every upgrade request shares (method, HTTP version, Host). */
 export function validateCommon(head: HttpRequestHead): HandshakeRejection | null {
   if (head.method !== "GET") {
@@ -195,23 +223,10 @@ export function validateUpgradeRequest(
   if (extensions === null) {
     return reject(400, "HANDSHAKE_BAD_REQUEST", "Sec-WebSocket-Extensions is malformed");
   }
-  const { path, query } = splitTarget(head.target);
   const origin = version === 13 ? h.get("origin") : (h.get("sec-websocket-origin") ?? h.get("origin"));
   return {
     ok: true,
-    value: {
-      method: head.method,
-      target: head.target,
-      path,
-      query,
-      headers: h,
-      host: h.get("host") as string,
-      origin,
-      protocols,
-      extensions,
-      version: version as 13 | 8 | 7,
-      key: keys[0],
-    },
+    value: upgradeRequest(head, { origin, protocols, extensions, version: version as 13 | 8 | 7, key: keys[0] }),
   };
 }
 
