@@ -109,8 +109,9 @@ export type ConnectionEvent =
 /** Options both roles share. */
 export interface ConnectionOptions {
   /**
-   * Largest message accepted, in bytes, counting each fragment as its payload plus
-   * {@linkcode FRAGMENT_OVERHEAD} bytes. Larger messages fail with 1009. Default 64 MiB.
+   * Largest message accepted, in bytes: its payload plus {@linkcode FRAGMENT_OVERHEAD} bytes for
+   * every fragment after the first, so a single-frame message may be exactly this size and a
+   * flood of tiny fragments is bounded. Larger messages fail with 1009. Default 64 MiB.
    */
   maxMessageSize?: number;
   /** Most frames one message may have, empty ones included; more fail with 1009. Default 131072. */
@@ -125,7 +126,7 @@ export interface ConnectionOptions {
   randomBytes?: (buffer: Uint8Array) => void;
 }
 
-/** Bytes each fragment is charged on top of its payload, so floods of tiny frames are bounded. */
+/** Bytes each fragment after a message's first is charged on top of its payload. */
 export const FRAGMENT_OVERHEAD = 32;
 const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
 const DEFAULT_MAX_FRAGMENTS = 131072;
@@ -515,7 +516,7 @@ export abstract class Connection implements FrameSink {
     if (++this.#msgFragments > this.#maxFragments) {
       return this.#fail(1009, "MESSAGE_TOO_MANY_FRAGMENTS", `Message has more than ${this.#maxFragments} fragments`);
     }
-    if (this.#msgBytes + length + FRAGMENT_OVERHEAD * this.#msgFragments > this.#maxMessageSize) {
+    if (this.#msgBytes + length + FRAGMENT_OVERHEAD * (this.#msgFragments - 1) > this.#maxMessageSize) {
       return this.#fail(1009, "MESSAGE_TOO_BIG", `Message exceeds the limit of ${this.#maxMessageSize} bytes`);
     }
     return true;
@@ -531,7 +532,7 @@ export abstract class Connection implements FrameSink {
       return true;
     }
     this.#msgBytes += n;
-    if (this.#frameLength < 0 && this.#msgBytes + FRAGMENT_OVERHEAD * this.#msgFragments > this.#maxMessageSize) {
+    if (this.#frameLength < 0 && this.#msgBytes + FRAGMENT_OVERHEAD * (this.#msgFragments - 1) > this.#maxMessageSize) {
       // Frames of unknown length (hixie) are checked as their bytes arrive.
       return this.#fail(1009, "MESSAGE_TOO_BIG", `Message exceeds the limit of ${this.#maxMessageSize} bytes`);
     }

@@ -657,13 +657,13 @@ describe("limits", () => {
   test("maxMessageSize counts fragments and fails with 1009 at the header of the fragment that exceeds it", () => {
     const limit = 1000;
     const server = serverAfterHandshake({ maxMessageSize: limit });
-    // Two fragments of 400: 800 + 2 * 32 = 864 <= 1000.
+    // Two fragments of 400: 800 + 1 * 32 = 832 <= 1000 (the first fragment is not charged).
     server.receive(maskedFrame(OP_BINARY, new Uint8Array(400), { fin: false }));
     server.receive(maskedFrame(OP_CONTINUATION, new Uint8Array(400), { fin: false }));
     assert.deepEqual(drain(server), []);
-    // A third of 104 would make 904 + 3 * 32 = 1000: allowed; 105 is one too many.
-    const third = maskedFrame(OP_CONTINUATION, new Uint8Array(105));
-    server.receive(third.subarray(0, 6));
+    // A third of 136 would make 936 + 2 * 32 = 1000: allowed; 137 is one too many.
+    const third = maskedFrame(OP_CONTINUATION, new Uint8Array(137));
+    server.receive(third.subarray(0, 8)); // the header only: 16-bit length and mask
     assertFailed(server, drain(server), 1009, "MESSAGE_TOO_BIG");
   });
 
@@ -673,11 +673,19 @@ describe("limits", () => {
     server.receive(concat([
       maskedFrame(OP_BINARY, new Uint8Array(400), { fin: false }),
       maskedFrame(OP_CONTINUATION, new Uint8Array(400), { fin: false }),
-      maskedFrame(OP_CONTINUATION, new Uint8Array(limit - 800 - 3 * FRAGMENT_OVERHEAD)),
+      maskedFrame(OP_CONTINUATION, new Uint8Array(limit - 800 - 2 * FRAGMENT_OVERHEAD)),
     ]));
     const events = drain(server);
     assert.equal(events.length, 1);
-    assert.equal(only(events, "message").data.length, limit - 3 * FRAGMENT_OVERHEAD);
+    assert.equal(only(events, "message").data.length, limit - 2 * FRAGMENT_OVERHEAD);
+  });
+
+  test("maxMessageSize allows a single-frame message of exactly that size, and not one byte more", () => {
+    const server = serverAfterHandshake({ maxMessageSize: 1000 });
+    server.receive(maskedFrame(OP_BINARY, new Uint8Array(1000)));
+    assert.equal(only(drain(server), "message").data.length, 1000);
+    server.receive(maskedFrame(OP_BINARY, new Uint8Array(1001)).subarray(0, 8));
+    assertFailed(server, drain(server), 1009, "MESSAGE_TOO_BIG");
   });
 
   test("maxMessageSize fails a single frame above it with 1009 before its payload", () => {
@@ -731,8 +739,9 @@ describe("limits", () => {
 
   test("empty fragments are charged against maxMessageSize too", () => {
     const server = serverAfterHandshake({ maxMessageSize: 10 * FRAGMENT_OVERHEAD });
+    // The first fragment is free; the next ten cost 32 bytes each, reaching the limit exactly.
     server.receive(maskedFrame(OP_BINARY, new Uint8Array(0), { fin: false }));
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 10; i++) {
       server.receive(maskedFrame(OP_CONTINUATION, new Uint8Array(0), { fin: false }));
     }
     assert.deepEqual(drain(server), []);
