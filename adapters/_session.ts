@@ -1,17 +1,17 @@
 /**
  * The server session every runtime adapter runs per accepted socket: a {@linkcode ServerConnection}
- * on a {@linkcode Driver}, the application's upgrade decision (possibly asynchronous), and a
- * {@linkcode ServerSocket} handed to the application once open.
+ * on a {@linkcode Driver}, the application's upgrade decision (possibly asynchronous), plain HTTP
+ * answers on the same port, and a {@linkcode WebSocket} handed to the application once open.
  *
  * @module
  */
 
-import { ServerConnection, type AcceptOptions, type ServerOptions } from "../core/server.ts";
-import type { ProtocolError } from "../core/errors.ts";
-import type { ReadyState } from "../core/connection.ts";
+import { type AcceptOptions, ServerConnection, type ServerOptions } from "../core/server.ts";
+import type { HttpRequestHead } from "../handshake/http.ts";
 import type { UpgradeRequest } from "../handshake/rfc6455.ts";
 import type { HeaderInit } from "../handshake/_head.ts";
-import { Driver, type DriverTimeouts, type Transport } from "./_driver.ts";
+import { Driver, type DriverOptions } from "./_driver.ts";
+import { serverSocket, socketHandlers, type WebSocket } from "./_websocket.ts";
 
 /** What the upgrade hook may answer: accept (optionally choosing a subprotocol) or reject. */
 export type UpgradeDecision =
@@ -20,130 +20,86 @@ export type UpgradeDecision =
   | undefined
   | void;
 
+/** The answer to a plain HTTP request. */
+export interface HttpAnswer {
+  /** Status, 200-599. Default 200. */
+  status?: number;
+  /** Response headers. */
+  headers?: HeaderInit;
+  /** Body; a string is sent as UTF-8. */
+  body?: string | Uint8Array;
+}
+
 /** Options of a server, shared by every runtime adapter. */
-export interface SessionOptions extends ServerOptions, DriverTimeouts {
+export interface ServeOptions extends ServerOptions, DriverOptions {
   /**
-   * Decide on each upgrade request before anything is sent. Return (or resolve to) accept
+   * Decide on each upgrade request before anything is sent: return (or resolve to) accept
    * options, `{ reject: status }`, or nothing to accept without a subprotocol. A throw or a
    * rejected promise answers 500.
    */
   onUpgrade?: (request: UpgradeRequest) => UpgradeDecision | Promise<UpgradeDecision>;
+  /**
+   * Answer requests that ask for no upgrade (pages, health checks) on the same port. Without
+   * it they get 400. The connection closes after the answer.
+   */
+  http?: (request: HttpRequestHead) => HttpAnswer | Promise<HttpAnswer>;
 }
 
-/** The close details given to `onclose`. */
-export interface CloseInfo {
-  /** The peer's close code (1005: none given, 1006: no close frame). */
-  code: number;
-  /** The peer's close reason. */
-  reason: string;
-  /** Whether the closing handshake completed. */
-  wasClean: boolean;
-}
+/** Called with each server-side socket once its handshake completed. */
+export type ConnectionHandler = (socket: WebSocket, request: UpgradeRequest) => void;
 
 /**
- * A server-side WebSocket, handed to the application once the handshake completed.
- * Set the `on*` callbacks in the connection handler.
- */
-export class ServerSocket {
-  /** Called for each message: a string for text, bytes for binary. */
-  onmessage: ((data: string | Uint8Array) => void) | null = null;
-  /** Called once when the connection is closed. */
-  onclose: ((info: CloseInfo) => void) | null = null;
-  /** Called when the peer broke the protocol (onclose follows). */
-  onerror: ((error: ProtocolError) => void) | null = null;
-  /** Called for each ping (already answered). */
-  onping: ((data: Uint8Array) => void) | null = null;
-  /** Called for each pong. */
-  onpong: ((data: Uint8Array) => void) | null = null;
-  /** The upgrade request this socket answered. */
-  readonly request: UpgradeRequest;
-  readonly #driver: Driver;
-
-  /** @internal Created by the adapters. */
-  constructor(driver: Driver, request: UpgradeRequest) {
-    this.#driver = driver;
-    this.request = request;
-  }
-
-  /** The connection state. */
-  get readyState(): ReadyState {
-    return this.#driver.conn.state;
-  }
-
-  /** The negotiated subprotocol, or an empty string. */
-  get protocol(): string {
-    return this.#driver.conn.protocol;
-  }
-
-  /** Send a message: a string as text, bytes as binary. */
-  send(data: string | Uint8Array): void {
-    this.#driver.conn.send(data);
-    this.#driver.pump();
-  }
-
-  /** Send a ping with up to 125 bytes of payload. */
-  ping(data?: string | Uint8Array): void {
-    this.#driver.conn.ping(data);
-    this.#driver.pump();
-  }
-
-  /** Start the closing handshake. */
-  close(code?: number, reason?: string): void {
-    this.#driver.conn.close(code, reason);
-    this.#driver.pump();
-  }
-}
-
-/**
- * Run a server session on a transport. The adapter feeds the returned driver with
- * `receive`/`receiveEnd`.
- * @param transport The accepted socket, mapped onto the neutral interface.
- * @param options Connection options and the upgrade hook.
+ * Start a server session for one accepted transport. The adapter attaches the transport to the
+ * returned driver and feeds it.
+ * @param options Connection options, hooks and timeouts.
+ * @param secure Whether the transport is TLS.
  * @param handler Called with each socket once open.
  */
-export function startServerSession(
-  transport: Transport,
-  options: SessionOptions,
-  handler: (socket: ServerSocket) => void,
-): Driver {
-  const conn = new ServerConnection(options);
-  let socket: ServerSocket | null = null;
-  const driver: Driver = new Driver(conn, transport, (ev) => {
-    switch (ev.type) {
-      case "request":
-        decide(driver, conn, ev.request, options.onUpgrade);
-        break;
-      case "open":
-        socket = new ServerSocket(driver, conn.request!);
-        handler(socket);
-        break;
-      case "message":
-        socket?.onmessage?.(ev.data);
-        break;
-      case "ping":
-        socket?.onping?.(ev.data);
-        break;
-      case "pong":
-        socket?.onpong?.(ev.data);
-        break;
-      case "error":
-        socket?.onerror?.(ev.error);
-        break;
-      case "close":
-        socket?.onclose?.({ code: ev.code, reason: ev.reason, wasClean: ev.wasClean });
-        break;
-      case "fragment":
-        break;
-    }
+export function startServerSession(options: ServeOptions, secure: boolean, handler: ConnectionHandler): Driver {
+  const conn = new ServerConnection({ ...options, secure, plainHttp: options.http !== undefined });
+  let socket: WebSocket | null = null;
+  const driver: Driver = new Driver(conn, {
+    event(ev) {
+      if (socket !== null) return socketHandlers(socket).event(ev);
+      if (ev.type === "request") return decide(driver, conn, ev.request, options.onUpgrade);
+      if (ev.type === "http") return answer(driver, conn, ev.request, options.http!);
+      if (ev.type === "open") {
+        socket = serverSocket(driver, conn.request!, secure);
+        handler(socket, conn.request!);
+      }
+    },
+    failure(error) {
+      if (socket !== null) socketHandlers(socket).failure(error);
+    },
+    drained() {
+      if (socket !== null) socketHandlers(socket).drained();
+    },
   }, options);
   return driver;
+}
+
+function answer(
+  driver: Driver,
+  conn: ServerConnection,
+  request: HttpRequestHead,
+  http: (request: HttpRequestHead) => HttpAnswer | Promise<HttpAnswer>,
+): void {
+  const apply = (a: HttpAnswer): void => {
+    if (conn.state !== "connecting") return;
+    conn.respond(a.status ?? 200, a.headers ?? {}, request.method === "HEAD" ? "" : a.body ?? "");
+  };
+  const fail = (error: unknown): void => {
+    console.error(error);
+    if (conn.state === "connecting") conn.respond(500, {}, "Internal Server Error");
+  };
+  run(driver, () => http(request), apply, fail);
 }
 
 function decide(
   driver: Driver,
   conn: ServerConnection,
   request: UpgradeRequest,
-  hook: SessionOptions["onUpgrade"],
+  hook: ServeOptions["onUpgrade"],
 ): void {
   const apply = (d: UpgradeDecision): void => {
     if (conn.state !== "connecting") return; // timed out or aborted meanwhile
@@ -161,22 +117,24 @@ function decide(
     if (conn.state === "connecting") conn.reject(500);
   };
   if (hook === undefined) return apply(undefined);
-  let decision: UpgradeDecision | Promise<UpgradeDecision>;
+  run(driver, () => hook(request), apply, fail);
+}
+
+/** Call a hook that may be synchronous or asynchronous; pump once an async answer is applied. */
+function run<T>(driver: Driver, hook: () => T | Promise<T>, apply: (v: T) => void, fail: (e: unknown) => void): void {
+  let result: T | Promise<T>;
   try {
-    decision = hook(request);
+    result = hook();
   } catch (error) {
     return fail(error);
   }
-  if (decision instanceof Promise) {
-    decision.then(apply, fail).then(() => driver.pump(), (error) => {
-      fail(error);
-      driver.pump();
-    });
-  } else {
-    try {
-      apply(decision);
-    } catch (error) {
-      fail(error);
-    }
+  if (result instanceof Promise) {
+    result.then(apply).catch(fail).finally(() => driver.pump());
+    return;
+  }
+  try {
+    apply(result);
+  } catch (error) {
+    fail(error);
   }
 }

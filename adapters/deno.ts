@@ -1,21 +1,31 @@
 /**
- * Deno adapter: serve WebSockets on `Deno.listen`.
+ * Deno adapter: servers on `Deno.listen` / `Deno.listenTls`, and a browser-compatible
+ * `WebSocket` client on `Deno.connect` / `Deno.connectTls`.
  *
  * @example An echo server
  * ```ts ignore
  * import { serve } from "@omniws/omniws/deno";
- * serve({ port: 9001, hostname: "127.0.0.1" }, (socket) => {
- *   socket.onmessage = (data) => socket.send(data);
+ * serve({ port: 9001 }, (socket) => {
+ *   socket.onmessage = (e) => socket.send(e.data);
  * });
+ * ```
+ *
+ * @example A client
+ * ```ts ignore
+ * import { WebSocket } from "@omniws/omniws/deno";
+ * const ws = new WebSocket("ws://127.0.0.1:9001/");
+ * ws.onopen = () => ws.send("hello");
  * ```
  *
  * @module
  */
 
 import type { Transport } from "./_driver.ts";
-import { type ServerSocket, type SessionOptions, startServerSession } from "./_session.ts";
+import { type ConnectionHandler, type ServeOptions as SessionServeOptions, startServerSession } from "./_session.ts";
+import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
 
-export type { CloseInfo, ServerSocket, SessionOptions, UpgradeDecision } from "./_session.ts";
+export type { ConnectionHandler, HttpAnswer, UpgradeDecision } from "./_session.ts";
+export type { WebSocketOptions } from "./_websocket.ts";
 
 // The slice of Deno's API this adapter uses, declared structurally so the module type-checks
 // without Deno's type package (the npm build compiles it too).
@@ -32,14 +42,21 @@ interface DenoListener extends AsyncIterable<DenoConn> {
 }
 interface DenoNamespace {
   listen(options: { port: number; hostname?: string }): DenoListener;
+  listenTls(options: { port: number; hostname?: string; cert: string; key: string }): DenoListener;
+  connect(options: { hostname: string; port: number }): Promise<DenoConn>;
+  connectTls(options: { hostname: string; port: number; caCerts?: string[] }): Promise<DenoConn>;
 }
 
+const deno = (): DenoNamespace => (globalThis as unknown as { Deno: DenoNamespace }).Deno;
+
 /** Options of {@linkcode serve}. */
-export interface ServeOptions extends SessionOptions {
+export interface ServeOptions extends SessionServeOptions {
   /** TCP port; 0 picks a free one. Default 9001. */
   port?: number;
   /** Address to listen on. Default `127.0.0.1`. */
   hostname?: string;
+  /** PEM certificate chain and key: serve `wss:`. */
+  tls?: { cert: string; key: string };
 }
 
 /** A running server. */
@@ -52,23 +69,32 @@ export interface WebSocketServer {
   readonly finished: Promise<void>;
 }
 
-const READ_SIZE = 64 * 1024;
-/** Chunks smaller than this are gathered into one buffer per write. */
-const GATHER_LIMIT = 16 * 1024;
-
 /**
- * Serve WebSocket connections on a TCP port.
+ * Serve WebSocket connections (and, with `http`, plain HTTP requests) on a TCP port.
  *
- * @param options Where to listen, connection limits, timeouts and the upgrade hook.
+ * @param options Where to listen, TLS, limits, timeouts, the upgrade and HTTP hooks.
  * @param handler Called with each socket once its handshake completed.
  * @returns The running server.
  */
-export function serve(options: ServeOptions, handler: (socket: ServerSocket) => void): WebSocketServer {
-  const deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
-  const listener = deno.listen({ port: options.port ?? 9001, hostname: options.hostname ?? "127.0.0.1" });
+export function serve(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
+  const port = options.port ?? 9001;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const listener = options.tls === undefined
+    ? deno().listen({ port, hostname })
+    : deno().listenTls({ port, hostname, cert: options.tls.cert, key: options.tls.key });
+  const secure = options.tls !== undefined;
   const finished = (async () => {
     try {
-      for await (const conn of listener) runConnection(conn, options, handler);
+      for await (const conn of listener) {
+        conn.setNoDelay?.(true);
+        const driver = startServerSession(options, secure, handler);
+        driver.attach(new DenoTransport(conn, {
+          receive: (c) => driver.receive(c),
+          receiveEnd: () => driver.receiveEnd(),
+          fail: (e) => driver.fail(e),
+          drained: () => driver.drained(),
+        }));
+      }
     } catch {
       // The listener was closed.
     }
@@ -76,43 +102,59 @@ export function serve(options: ServeOptions, handler: (socket: ServerSocket) => 
   return { addr: listener.addr, close: () => listener.close(), finished };
 }
 
-function runConnection(conn: DenoConn, options: SessionOptions, handler: (socket: ServerSocket) => void): void {
+const connector: Connector = async (target, sink, tls) => {
+  const caCerts = (tls as { caCerts?: string[] } | undefined)?.caCerts;
+  let conn: DenoConn;
+  try {
+    conn = target.tls
+      ? await deno().connectTls({ hostname: target.hostname, port: target.port, ...(caCerts ? { caCerts } : {}) })
+      : await deno().connect({ hostname: target.hostname, port: target.port });
+  } catch (error) {
+    throw new Error(`Cannot connect to ${target.hostname}:${target.port}: ${(error as Error).message}`, { cause: error });
+  }
   conn.setNoDelay?.(true);
-  const transport = new DenoTransport(conn);
-  const driver = startServerSession(transport, options, handler);
-  transport.onFailure = () => driver.receiveEnd();
-  (async () => {
-    try {
-      for (;;) {
-        const buf = new Uint8Array(READ_SIZE);
-        const n = await conn.read(buf);
-        if (n === null) break;
-        // The core keeps views into what it is given: hand it memory nobody reuses.
-        driver.receive(n < READ_SIZE / 2 ? buf.slice(0, n) : buf.subarray(0, n));
-      }
-    } catch {
-      // Reset by the peer, or closed by us.
-    }
-    driver.receiveEnd();
-  })();
-}
+  return new DenoTransport(conn, sink);
+};
 
-/** Serialises writes on a Deno connection; gathers small chunks so one batch is one write. */
+/** A browser-compatible WebSocket client on Deno's sockets. */
+export const WebSocket: typeof WebSocketClass = withConnector(connector);
+/** A browser-compatible WebSocket client on Deno's sockets. */
+export type WebSocket = WebSocketClass;
+
+const READ_SIZE = 64 * 1024;
+/** Chunks smaller than this are gathered into one buffer per write. */
+const GATHER_LIMIT = 16 * 1024;
+/** Above this many buffered bytes, `drained` is reported once the buffer empties. */
+const HIGH_WATER = 64 * 1024;
+
+/** A Deno connection as a {@linkcode Transport}: serialised, gathered writes; pausable reads. */
 class DenoTransport implements Transport {
-  onFailure: () => void = () => {};
   readonly #conn: DenoConn;
+  readonly #sink: TransportSink;
   #queue: Uint8Array[] = [];
+  #queued = 0;
   #writing = false;
   #wantCloseWrite = false;
   #closed = false;
+  #paused: (() => void) | null = null;
+  #pauseRequested = false;
 
-  constructor(conn: DenoConn) {
+  constructor(conn: DenoConn, sink: TransportSink) {
     this.#conn = conn;
+    this.#sink = sink;
+    this.#readLoop();
+  }
+
+  get bufferedAmount(): number {
+    return this.#queued;
   }
 
   write(chunks: Uint8Array[]): void {
     if (this.#closed) return;
-    for (const c of chunks) this.#queue.push(c);
+    for (const c of chunks) {
+      this.#queue.push(c);
+      this.#queued += c.length;
+    }
     if (!this.#writing) this.#flush();
   }
 
@@ -125,6 +167,8 @@ class DenoTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    this.#queued = 0;
+    this.resumeReading();
     try {
       this.#conn.close();
     } catch {
@@ -132,24 +176,55 @@ class DenoTransport implements Transport {
     }
   }
 
+  pauseReading(): void {
+    this.#pauseRequested = true;
+  }
+
+  resumeReading(): void {
+    this.#pauseRequested = false;
+    const resume = this.#paused;
+    this.#paused = null;
+    resume?.();
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      while (!this.#closed) {
+        if (this.#pauseRequested) await new Promise<void>((resolve) => (this.#paused = resolve));
+        if (this.#closed) break;
+        const buf = new Uint8Array(READ_SIZE);
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        // The core keeps views into what it is given: hand it memory nobody reuses.
+        this.#sink.receive(n < READ_SIZE / 2 ? buf.slice(0, n) : buf.subarray(0, n));
+      }
+    } catch (error) {
+      if (!this.#closed) return this.#sink.fail(new Error(`Connection failed: ${(error as Error).message}`));
+    }
+    if (!this.#closed) this.#sink.receiveEnd();
+  }
+
   async #flush(): Promise<void> {
     this.#writing = true;
+    const wasHigh = this.#queued > HIGH_WATER;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         const buf = gather(this.#queue);
         let off = 0;
         while (off < buf.length) off += await this.#conn.write(buf.subarray(off));
+        this.#queued -= buf.length;
       }
       if (this.#wantCloseWrite && !this.#closed) {
         this.#wantCloseWrite = false;
         await this.#conn.closeWrite();
       }
-    } catch {
+    } catch (error) {
       this.#writing = false;
-      if (!this.#closed) this.onFailure();
+      if (!this.#closed) this.#sink.fail(new Error(`Write failed: ${(error as Error).message}`));
       return;
     }
     this.#writing = false;
+    if (wasHigh || this.#queued === 0) this.#sink.drained();
   }
 }
 

@@ -42,6 +42,7 @@ import type { WebSocketVersion } from "../handshake/rfc6455.ts";
 import { ProtocolError, type ProtocolErrorCode, UsageError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
 import type { UpgradeRequest } from "../handshake/rfc6455.ts";
+import type { HttpRequestHead } from "../handshake/http.ts";
 
 /** Which end of the connection this is. */
 export type Role = "server" | "client";
@@ -55,6 +56,14 @@ export type ConnectionEvent =
     /** Server only: a valid upgrade request; answer with `accept()` or `reject()`. */
     type: "request";
     request: UpgradeRequest;
+  }
+  | {
+    /**
+     * Server with `plainHttp: true` only: a request that asks for no upgrade (a page, a health
+     * check); answer with `respond()`.
+     */
+    type: "http";
+    request: HttpRequestHead;
   }
   | {
     /** The handshake completed; messages may flow. */

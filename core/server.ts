@@ -47,6 +47,12 @@ export interface ServerOptions extends ConnectionOptions {
   versions?: readonly WebSocketVersion[];
   /** Whether the transport is TLS; the hixie drafts echo `wss://` or `ws://` in the location. */
   secure?: boolean;
+  /**
+   * Report requests that ask for no upgrade as `http` events, to be answered with
+   * {@linkcode ServerConnection.respond}, instead of failing them with 400. Lets one port serve
+   * a page and its WebSocket endpoint.
+   */
+  plainHttp?: boolean;
 }
 
 /** How to accept an upgrade request. */
@@ -99,6 +105,8 @@ export class ServerConnection extends Connection {
   /** hixie-76 after accept: the 101 head is out, the 8 key3 bytes are awaited. */
   #awaitingKey3 = false;
   #protocol = "";
+  readonly #plainHttp: boolean;
+  #httpRequest: HttpRequestHead | null = null;
 
   /** @param options Limits, behaviour, extensions and the versions to accept. */
   constructor(options: ServerOptions = {}) {
@@ -110,6 +118,7 @@ export class ServerConnection extends Connection {
     this.#factories = options.extensions ?? [];
     this.#versions = options.versions ?? ALL_VERSIONS;
     this.#secure = options.secure ?? false;
+    this.#plainHttp = options.plainHttp ?? false;
   }
 
   /** The upgrade request once parsed, else null. */
@@ -178,6 +187,23 @@ export class ServerConnection extends Connection {
   }
 
   /**
+   * Answer a plain HTTP request (an `http` event); the connection then closes (no keep-alive).
+   * @param status HTTP status, 200-599.
+   * @param headers Response headers (`Content-Type`, ...). `Content-Length` is set from the body.
+   * @param body The body; a string is sent as UTF-8.
+   */
+  respond(status: number, headers: HeaderInit = {}, body: string | Uint8Array = ""): void {
+    if (this.#httpRequest === null || this.state !== "connecting") {
+      throw new UsageError("ERR_WRONG_STATE", "Cannot respond: no plain HTTP request is waiting for an answer");
+    }
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(`Cannot respond with status ${status}: use 200-599`);
+    }
+    this.#httpRequest = null;
+    this.failHandshake(null, buildHttpResponse(status, headerEntries(headers), body));
+  }
+
+  /**
    * Reject the waiting upgrade request with an HTTP response; the connection then closes.
    * @param status HTTP status, 300-599 (for instance 401, 403, 404).
    * @param options Extra headers and a body.
@@ -214,6 +240,11 @@ export class ServerConnection extends Connection {
     this.#head = null;
     if (result.kind === "error") {
       this.#failWith(result.status, "HANDSHAKE_BAD_HEAD", result.message, []);
+      return;
+    }
+    if (this.#plainHttp && !isUpgrade(result.head)) {
+      this.#httpRequest = result.head;
+      this.emit({ type: "http", request: result.head });
       return;
     }
     const checked = this.#validate(result.head);
@@ -266,4 +297,11 @@ export class ServerConnection extends Connection {
     }
     return this.#request;
   }
+}
+
+/** Whether a request asks for a WebSocket upgrade of any revision. */
+function isUpgrade(head: HttpRequestHead): boolean {
+  const h = head.headers;
+  return h.has("upgrade") || h.has("sec-websocket-key") || h.has("sec-websocket-version") ||
+    h.has("sec-websocket-key1");
 }

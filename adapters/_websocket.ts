@@ -1,0 +1,475 @@
+/**
+ * The browser-compatible `WebSocket` class, written once for every runtime.
+ *
+ * It follows the WHATWG WebSockets standard (constructor checks, `readyState`, `binaryType`,
+ * `bufferedAmount`, `protocol`, `extensions`, `url`, `on*` handlers and `addEventListener` with
+ * `MessageEvent` / `CloseEvent`, `close(code, reason)` checks) on top of the core connection and
+ * the shared {@linkcode Driver}. A runtime adapter supplies only a {@linkcode Connector}: how to
+ * open a TCP or TLS connection. Server-side sockets are instances of the same class.
+ *
+ * @module
+ */
+
+import { ClientConnection, type ClientOptions } from "../core/client.ts";
+import type { ConnectionEvent, ConnectionOptions } from "../core/connection.ts";
+import type { ExtensionFactory } from "../core/extension.ts";
+import type { HeaderInit } from "../handshake/_head.ts";
+import type { UpgradeRequest, WebSocketVersion } from "../handshake/rfc6455.ts";
+import { Driver, type DriverOptions, type Transport } from "./_driver.ts";
+
+/** Where a client connects. */
+export interface ConnectTarget {
+  /** Host name or IP address (IPv6 without brackets). */
+  hostname: string;
+  /** TCP port. */
+  port: number;
+  /** Whether to speak TLS (`wss:`). */
+  tls: boolean;
+}
+
+/** What a transport reports to while connected. */
+export interface TransportSink {
+  /** Bytes arrived. */
+  receive(chunk: Uint8Array): void;
+  /** The peer closed its side. */
+  receiveEnd(): void;
+  /** The transport failed. */
+  fail(error: Error): void;
+  /** The write buffer drained. */
+  drained(): void;
+}
+
+/**
+ * Opens a connection for the client: resolves with the transport once connected (TLS
+ * handshake included), rejects with a clear error when refused or when TLS fails.
+ */
+export type Connector = (target: ConnectTarget, sink: TransportSink, tls: unknown) => Promise<Transport>;
+
+/** Options of the client `WebSocket` beyond the standard's two arguments. */
+export interface WebSocketOptions extends ConnectionOptions, DriverOptions {
+  /** Extra request headers (cookies, authorization). */
+  headers?: HeaderInit;
+  /** `Origin` to declare; none by default (browsers always send one). */
+  origin?: string;
+  /** Protocol revision to speak. Default 13 (RFC 6455). */
+  version?: WebSocketVersion;
+  /** Extensions to offer. */
+  extensions?: ExtensionFactory[];
+  /** Runtime-specific TLS options (CA certificates, ...), passed to the connector. */
+  tls?: unknown;
+}
+
+type BinaryType = "blob" | "arraybuffer";
+type Handler<E extends Event = Event> = ((this: WebSocket, ev: E) => unknown) | null;
+
+/** `CloseEvent` where the runtime lacks one (Node before 23). */
+const CloseEventImpl: typeof CloseEvent = (globalThis as { CloseEvent?: typeof CloseEvent }).CloseEvent ??
+  class CloseEvent extends Event {
+    readonly code: number;
+    readonly reason: string;
+    readonly wasClean: boolean;
+    constructor(type: string, init: CloseEventInit = {}) {
+      super(type, init);
+      this.code = init.code ?? 0;
+      this.reason = init.reason ?? "";
+      this.wasClean = init.wasClean ?? false;
+    }
+  } as unknown as typeof CloseEvent;
+
+type SocketHandlers = { event(ev: ConnectionEvent): void; failure(e: Error): void; drained(): void };
+
+const encoder = new TextEncoder();
+/** Each socket's driver handlers, for server sessions that route a driver's reports to it. */
+const HANDLERS = new WeakMap<WebSocket, SocketHandlers>();
+const CONNECTOR = Symbol("connector");
+const ATTACH = Symbol("attach");
+
+/** @internal How adapters bind their connector or attach a server-side driver. */
+export interface WebSocketInternals {
+  [CONNECTOR]?: Connector;
+  [ATTACH]?: { driver: Driver; url: string };
+}
+
+/**
+ * A WebSocket with the browser's interface, on any runtime.
+ *
+ * @example Echo against a server
+ * ```ts ignore
+ * import { WebSocket } from "@omniws/omniws/node";
+ * const ws = new WebSocket("ws://127.0.0.1:9001/");
+ * ws.onopen = () => ws.send("hello");
+ * ws.onmessage = (e) => { console.log(e.data); ws.close(); };
+ * ```
+ */
+export class WebSocket extends EventTarget {
+  /** The connection is being established. */
+  static readonly CONNECTING = 0;
+  /** The connection is open. */
+  static readonly OPEN = 1;
+  /** The closing handshake is under way. */
+  static readonly CLOSING = 2;
+  /** The connection is closed. */
+  static readonly CLOSED = 3;
+  /** The connection is being established. */
+  readonly CONNECTING = 0;
+  /** The connection is open. */
+  readonly OPEN = 1;
+  /** The closing handshake is under way. */
+  readonly CLOSING = 2;
+  /** The connection is closed. */
+  readonly CLOSED = 3;
+
+  readonly #url: string;
+  readonly #driver: Driver;
+  #readyState = 0;
+  #binaryType: BinaryType = "blob";
+  #protocol = "";
+  #extensions = "";
+  // deno-lint-ignore no-explicit-any
+  #handlers: Record<string, { handler: Handler<any>; listener: EventListener } | undefined> = {};
+  #blobs: Promise<void> = Promise.resolve();
+  #blobsPending = 0;
+  #discarded = 0;
+  #failed = false;
+  #drainWaiters: Array<() => void> = [];
+
+  /**
+   * Open a connection (client), as `new WebSocket(url, protocols)` does in a browser.
+   * @param url `ws:` or `wss:` URL (`http:`/`https:` are taken as `ws:`/`wss:`).
+   * @param protocols A subprotocol or a list of them, most preferred first.
+   * @param options Non-standard: headers, origin, version, limits, timeouts, TLS options.
+   */
+  constructor(url: string | URL, protocols: string | string[] = [], options: WebSocketOptions = {}) {
+    super();
+    HANDLERS.set(this, this.#driverHandlers());
+    const internals = options as WebSocketInternals;
+    const attach = internals[ATTACH];
+    if (attach !== undefined) {
+      // Server side: the handshake is done; events come from the session's driver.
+      this.#url = attach.url;
+      this.#driver = attach.driver;
+      this.#binaryType = "arraybuffer";
+      this.#readyState = 1;
+      this.#protocol = attach.driver.conn.protocol;
+      this.#extensions = attach.driver.conn.extensions;
+      return;
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(String(url));
+    } catch {
+      throw new DOMException(`Invalid URL: ${String(url)}`, "SyntaxError");
+    }
+    if (parsed.protocol === "http:") parsed.protocol = "ws:";
+    else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
+      throw new DOMException(`URL scheme must be ws: or wss:, got ${parsed.protocol}`, "SyntaxError");
+    }
+    if (parsed.hash !== "" || String(url).includes("#")) {
+      throw new DOMException("URL must not contain a fragment", "SyntaxError");
+    }
+    const list = typeof protocols === "string" ? [protocols] : Array.from(protocols, String);
+    const seen = new Set<string>();
+    for (const p of list) {
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p) || seen.has(p.toLowerCase())) {
+        throw new DOMException(`Invalid or repeated subprotocol: ${JSON.stringify(p)}`, "SyntaxError");
+      }
+      seen.add(p.toLowerCase());
+    }
+    this.#url = parsed.href;
+    const connector = internals[CONNECTOR];
+    if (connector === undefined) throw new TypeError("This WebSocket class has no connector: import it from an adapter");
+    const secure = parsed.protocol === "wss:";
+    const clientOptions: ClientOptions = {
+      ...options,
+      host: parsed.host,
+      path: (parsed.pathname || "/") + parsed.search,
+      protocols: list,
+      secure,
+    };
+    const conn = new ClientConnection(clientOptions);
+    const driver = new Driver(conn, this.#driverHandlers(), options);
+    this.#driver = driver;
+    const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+    const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
+    connector({ hostname, port, tls: secure }, {
+      receive: (c) => driver.receive(c),
+      receiveEnd: () => driver.receiveEnd(),
+      fail: (e) => driver.fail(e),
+      drained: () => driver.drained(),
+    }, options.tls).then(
+      (transport) => {
+        if (conn.state === "closed") transport.close();
+        else driver.attach(transport);
+      },
+      (error: unknown) => driver.fail(error instanceof Error ? error : new Error(String(error))),
+    );
+    driver.pump();
+  }
+
+  /** The handlers a driver reports to; also used by server sessions. */
+  #driverHandlers(): SocketHandlers {
+    return {
+      event: (ev) => this.#onEvent(ev),
+      failure: (e) => this.#fire(errorEvent(e)),
+      drained: () => {
+        for (const w of this.#drainWaiters.splice(0)) w();
+      },
+    };
+  }
+
+  /** The URL this socket connected to (client) or was requested at (server). */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  get readyState(): number {
+    return this.#readyState;
+  }
+
+  /** Bytes queued by `send()` and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.#driver.bufferedAmount + this.#discarded;
+  }
+
+  /** The subprotocol the server chose, or an empty string. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** The extensions the server accepted, or an empty string. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** How binary messages are delivered: `"blob"` (client default) or `"arraybuffer"` (server default). */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: BinaryType) {
+    if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
+  }
+
+  /** The protocol revision in use (non-standard), or null before the handshake. */
+  get version(): WebSocketVersion | null {
+    return this.#driver.conn.version;
+  }
+
+  /** Called when the connection opens. */
+  get onopen(): Handler {
+    return this.#handlers.open?.handler ?? null;
+  }
+  set onopen(h: Handler) {
+    this.#setHandler("open", h);
+  }
+  /** Called with a `MessageEvent` for each message. */
+  get onmessage(): Handler<MessageEvent> {
+    return this.#handlers.message?.handler ?? null;
+  }
+  set onmessage(h: Handler<MessageEvent>) {
+    this.#setHandler("message", h);
+  }
+  /** Called when the connection fails. */
+  get onerror(): Handler {
+    return this.#handlers.error?.handler ?? null;
+  }
+  set onerror(h: Handler) {
+    this.#setHandler("error", h);
+  }
+  /** Called with a `CloseEvent` when the connection is closed. */
+  get onclose(): Handler<CloseEvent> {
+    return this.#handlers.close?.handler ?? null;
+  }
+  set onclose(h: Handler<CloseEvent>) {
+    this.#setHandler("close", h);
+  }
+
+  /**
+   * Send a message: a string as text; an ArrayBuffer, a typed array or DataView, or a Blob as
+   * binary. Throws `InvalidStateError` while connecting; discarded (counted in
+   * `bufferedAmount`) once closing, as the standard says.
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (this.#readyState === 0) throw new DOMException("Cannot send: the connection is not open yet", "InvalidStateError");
+    let bytes: string | Uint8Array | null = null;
+    if (typeof data === "string") bytes = data;
+    else if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
+      bytes = new Uint8Array(data.slice(0));
+    } else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    else if (typeof Blob !== "undefined" && data instanceof Blob) {
+      // Blobs are read asynchronously; later sends wait behind them to keep the order.
+      this.#blobsPending++;
+      this.#blobs = this.#blobs.then(async () => {
+        const buf = new Uint8Array(await data.arrayBuffer());
+        this.#blobsPending--;
+        this.#sendNow(buf);
+      });
+      return;
+    } else {
+      bytes = String(data);
+    }
+    if (this.#blobsPending > 0) {
+      const b = bytes;
+      this.#blobs = this.#blobs.then(() => this.#sendNow(b));
+      return;
+    }
+    this.#sendNow(bytes);
+  }
+
+  #sendNow(data: string | Uint8Array): void {
+    if (this.#readyState !== 1 || this.#driver.conn.state !== "open") {
+      this.#discarded += typeof data === "string" ? encoder.encode(data).length : data.length;
+      return;
+    }
+    this.#driver.conn.send(data);
+    this.#driver.pump();
+  }
+
+  /**
+   * Start the closing handshake.
+   * @param code 1000 or 3000-4999 (`InvalidAccessError` otherwise).
+   * @param reason Up to 123 bytes of UTF-8 (`SyntaxError` otherwise).
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999 || !Number.isInteger(code))) {
+      throw new DOMException(`Close code must be 1000 or 3000-4999, got ${code}`, "InvalidAccessError");
+    }
+    const text = reason === undefined ? "" : String(reason);
+    if (encoder.encode(text).length > 123) {
+      throw new DOMException("Close reason must be at most 123 bytes of UTF-8", "SyntaxError");
+    }
+    if (this.#readyState >= 2) return;
+    const conn = this.#driver.conn;
+    if (this.#readyState === 0) {
+      this.#readyState = 2;
+      this.#failed = true;
+      this.#fire(errorEvent(new Error("WebSocket was closed before the connection was established")));
+      conn.abort();
+    } else {
+      this.#readyState = 2;
+      if (code === undefined) conn.close();
+      else conn.close(code, text);
+    }
+    this.#driver.pump();
+  }
+
+  /** Non-standard: send a ping (not on hixie connections). */
+  ping(data?: string | Uint8Array): void {
+    this.#driver.conn.ping(data);
+    this.#driver.pump();
+  }
+
+  /**
+   * Non-standard: resolves once `bufferedAmount` is at most `threshold` bytes, for writers that
+   * want backpressure with the event API.
+   */
+  drained(threshold = 0): Promise<void> {
+    if (this.bufferedAmount <= threshold) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.bufferedAmount <= threshold || this.#readyState === 3) resolve();
+        else this.#drainWaiters.push(check);
+      };
+      this.#drainWaiters.push(check);
+    });
+  }
+
+  #onEvent(ev: ConnectionEvent): void {
+    switch (ev.type) {
+      case "open":
+        this.#readyState = 1;
+        this.#protocol = ev.protocol;
+        this.#extensions = ev.extensions;
+        this.#fire(new Event("open"));
+        break;
+      case "message": {
+        let data: string | ArrayBuffer | Blob;
+        if (typeof ev.data === "string") data = ev.data;
+        else if (this.#binaryType === "blob") data = new Blob([ev.data as Uint8Array<ArrayBuffer>]);
+        else data = toArrayBuffer(ev.data);
+        this.#fire(new MessageEvent("message", { data, origin: originOf(this.#url) }));
+        break;
+      }
+      case "error":
+        if (!this.#failed) {
+          this.#failed = true;
+          this.#fire(errorEvent(ev.error));
+        }
+        break;
+      case "close":
+        this.#readyState = 3;
+        for (const w of this.#drainWaiters.splice(0)) w();
+        this.#fire(new CloseEventImpl("close", { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }));
+        break;
+      default:
+        break;
+    }
+  }
+
+  #fire(event: Event): void {
+    if (event.type === "error") this.#failed = true;
+    this.dispatchEvent(event);
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #setHandler(type: string, handler: Handler<any>): void {
+    const old = this.#handlers[type];
+    if (old !== undefined) this.removeEventListener(type, old.listener);
+    if (typeof handler !== "function") {
+      this.#handlers[type] = undefined;
+      return;
+    }
+    const listener = (e: Event) => handler.call(this, e as never);
+    this.#handlers[type] = { handler, listener };
+    this.addEventListener(type, listener);
+  }
+}
+
+/** @internal A class whose constructor uses `connector`, for one runtime's adapter. */
+export function withConnector(connector: Connector): typeof WebSocket {
+  return class extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[], options: WebSocketOptions = {}) {
+      super(url, protocols, { ...options, [CONNECTOR]: connector } as WebSocketOptions);
+    }
+  };
+}
+
+/**
+ * @internal Wrap an accepted server connection's driver as a WebSocket; returns the socket
+ * and the event handler the driver must report to.
+ */
+export function serverSocket(driver: Driver, request: UpgradeRequest, secure: boolean): WebSocket {
+  const url = `${secure ? "wss" : "ws"}://${request.host}${request.target.startsWith("/") ? request.target : "/"}`;
+  return new WebSocket(url, [], { [ATTACH]: { driver, url } } as WebSocketOptions);
+}
+
+/** @internal Route a driver's reports to a socket made by {@linkcode serverSocket}. */
+export function socketHandlers(socket: WebSocket): SocketHandlers {
+  return HANDLERS.get(socket)!;
+}
+
+
+function toArrayBuffer(view: Uint8Array): ArrayBuffer {
+  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
+    return view.buffer;
+  }
+  return view.slice().buffer as ArrayBuffer;
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "";
+  }
+}
+
+/** An `error` event carrying the cause (non-standard `error` and `message` properties). */
+function errorEvent(error: Error): Event {
+  const ev = new Event("error");
+  Object.defineProperty(ev, "error", { value: error, enumerable: true });
+  Object.defineProperty(ev, "message", { value: error.message, enumerable: true });
+  return ev;
+}
