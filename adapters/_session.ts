@@ -45,6 +45,14 @@ export interface ServeOptions extends ServerOptions, DriverOptions {
   http?: (request: HttpRequestHead) => HttpAnswer | Promise<HttpAnswer>;
 }
 
+/** A running server, the same on every runtime. */
+export interface WebSocketServer {
+  /** Resolves with the address actually listened on (port 0 picks a free one). */
+  readonly listening: Promise<{ hostname: string; port: number }>;
+  /** Stop accepting connections; open connections stay open. Resolves once the listener is closed. */
+  close(): Promise<void>;
+}
+
 /** Called with each server-side socket once its handshake completed. */
 export type ConnectionHandler = (socket: WebSocket, request: UpgradeRequest) => void;
 

@@ -21,7 +21,12 @@
  */
 
 import type { Transport } from "./_driver.ts";
-import { type ConnectionHandler, type ServeOptions as SessionServeOptions, startServerSession } from "./_session.ts";
+import {
+  type ConnectionHandler,
+  type ServeOptions as SessionServeOptions,
+  startServerSession,
+  type WebSocketServer,
+} from "./_session.ts";
 import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
 
 export type { ConnectionHandler, HttpAnswer, UpgradeDecision } from "./_session.ts";
@@ -59,15 +64,7 @@ export interface ServeOptions extends SessionServeOptions {
   tls?: { cert: string; key: string };
 }
 
-/** A running server. */
-export interface WebSocketServer {
-  /** The address actually listened on. */
-  readonly addr: { hostname: string; port: number };
-  /** Stop accepting connections (open ones stay open). */
-  close(): void;
-  /** Resolves when the accept loop has ended. */
-  readonly finished: Promise<void>;
-}
+export type { WebSocketServer } from "./_session.ts";
 
 /**
  * Serve WebSocket connections (and, with `http`, plain HTTP requests) on a TCP port.
@@ -83,7 +80,7 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
     ? deno().listen({ port, hostname })
     : deno().listenTls({ port, hostname, cert: options.tls.cert, key: options.tls.key });
   const secure = options.tls !== undefined;
-  const finished = (async () => {
+  const accepting = (async () => {
     try {
       for await (const conn of listener) {
         conn.setNoDelay?.(true);
@@ -99,7 +96,17 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
       // The listener was closed.
     }
   })();
-  return { addr: listener.addr, close: () => listener.close(), finished };
+  return {
+    listening: Promise.resolve({ hostname: listener.addr.hostname, port: listener.addr.port }),
+    close: async () => {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      await accepting;
+    },
+  };
 }
 
 const connector: Connector = async (target, sink, tls) => {

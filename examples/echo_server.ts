@@ -14,4 +14,5 @@ const port = Number(Deno.env.get("PORT") ?? 9001);
 const server = serve({ port, hostname: "127.0.0.1" }, (socket) => {
   socket.onmessage = (e) => socket.send(e.data);
 });
-console.log(`omniws echo server listening on ws://${server.addr.hostname}:${server.addr.port}/`);
+const addr = await server.listening;
+console.log(`omniws echo server listening on ws://${addr.hostname}:${addr.port}/`);
