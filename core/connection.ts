@@ -144,7 +144,7 @@ const STREAM: TextDecodeOptions = { stream: true };
 const encoder = new TextEncoder();
 
 function defaultRandom(buffer: Uint8Array): void {
-  crypto.getRandomValues(buffer);
+  crypto.getRandomValues(buffer as Uint8Array<ArrayBuffer>);
 }
 
 /**
