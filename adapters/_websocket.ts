@@ -55,8 +55,8 @@ export interface WebSocketOptions extends ConnectionOptions, DriverOptions {
   version?: WebSocketVersion;
   /** Extensions to offer. */
   extensions?: ExtensionFactory[];
-  /** Runtime-specific TLS options (CA certificates, ...), passed to the connector. */
-  tls?: unknown;
+  /** TLS options for `wss:`: `ca`, PEM certificates to trust besides the system's. */
+  tls?: { ca?: string | string[]; rejectUnauthorized?: boolean };
 }
 
 type BinaryType = "blob" | "arraybuffer";
@@ -399,9 +399,13 @@ export class WebSocket extends EventTarget {
         }
         break;
       case "close":
-        this.#readyState = 3;
-        for (const w of this.#drainWaiters.splice(0)) w();
-        this.#fire(new CloseEventImpl("close", { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }));
+        // As in browsers, close is its own task: code that awaited `open` or a message can still
+        // add a close listener, and `close()` returns with readyState CLOSING.
+        setTimeout(() => {
+          this.#readyState = 3;
+          for (const w of this.#drainWaiters.splice(0)) w();
+          this.#fire(new CloseEventImpl("close", { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }));
+        }, 0);
         break;
       default:
         break;

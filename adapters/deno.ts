@@ -110,7 +110,9 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
 }
 
 const connector: Connector = async (target, sink, tls) => {
-  const caCerts = (tls as { caCerts?: string[] } | undefined)?.caCerts;
+  // The client's `tls: { ca }` option, named as on Node and Bun.
+  const ca = (tls as { ca?: string | string[] } | undefined)?.ca;
+  const caCerts = ca === undefined ? undefined : Array.isArray(ca) ? ca : [ca];
   let conn: DenoConn;
   try {
     conn = target.tls
