@@ -1,0 +1,444 @@
+/**
+ * Bun adapter: servers on `Bun.listen` (TCP or TLS), and a browser-compatible `WebSocket` client
+ * on `Bun.connect`.
+ *
+ * Bun's sockets are callback based: one handler object per listener receives `open`, `data`,
+ * `drain`, `end` and `close` for every connection, and `socket.write()` hands to the kernel what
+ * it takes right now and returns that count. This adapter keeps the rest in its own queue, in
+ * order, and goes on when Bun reports `drain`; small chunks are gathered so that what the core
+ * produced for one read leaves in one `write` call. What Bun measured (1.4):
+ *
+ * - `write()` is partial under a slow reader (about 4 MB fit on loopback, then 0): the remainder
+ *   waits here and counts in `bufferedAmount`.
+ * - Each `data` buffer is fresh memory of its own (a new `ArrayBuffer` per call, never reused,
+ *   TCP and TLS), so it is handed to the core without a copy; `tests/bun_adapter_test.ts` pins it.
+ * - `pause()` / `resume()` stop and restart reading, so the peer's sends stall (TCP backpressure).
+ * - `end()` closes both directions at once; `shutdown()` sends a FIN and keeps reading, which is
+ *   the graceful half-close the closing handshake wants. Sockets are opened with
+ *   `allowHalfOpen: true` so that the adapter, not Bun, decides when to close after the peer's FIN.
+ *
+ * @example An echo server
+ * ```ts ignore
+ * import { serve } from "@omniws/omniws/bun";
+ * const server = serve({ port: 9001 }, (socket) => {
+ *   socket.onmessage = (e) => socket.send(e.data);
+ * });
+ * console.log(await server.listening); // { hostname: "127.0.0.1", port: 9001 }
+ * ```
+ *
+ * @example A client
+ * ```ts ignore
+ * import { WebSocket } from "@omniws/omniws/bun";
+ * const ws = new WebSocket("ws://127.0.0.1:9001/");
+ * ws.onopen = () => ws.send("hello");
+ * ws.onmessage = (e) => {
+ *   console.log(e.data);
+ *   ws.close();
+ * };
+ * ```
+ *
+ * @example A `wss:` server and a client trusting its certificate
+ * ```ts ignore
+ * import { serve, WebSocket } from "@omniws/omniws/bun";
+ * const cert = await Bun.file("cert.pem").text();
+ * const key = await Bun.file("key.pem").text();
+ * serve({ port: 9443, tls: { cert, key } }, (socket) => socket.send("hi"));
+ * const ws = new WebSocket("wss://localhost:9443/", [], { tls: { ca: cert } });
+ * ```
+ *
+ * @module
+ */
+
+import type { Transport } from "./_driver.ts";
+import {
+  type ConnectionHandler,
+  type ServeOptions as SessionServeOptions,
+  startServerSession,
+  type WebSocketServer,
+} from "./_session.ts";
+import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
+
+export type { ConnectionHandler, HttpAnswer, UpgradeDecision, WebSocketServer } from "./_session.ts";
+export type { WebSocketOptions } from "./_websocket.ts";
+
+// The slice of Bun's API this adapter uses, declared structurally so the module type-checks
+// without bun-types (and loads, without running, on Deno and Node).
+interface BunSocket {
+  /** What `Bun.connect({ data })` set, or what the adapter stored at `open`. */
+  data: BunTransport | undefined;
+  /** Bytes handed to the kernel (or TLS), possibly fewer than given; -1 once closed. */
+  write(data: Uint8Array): number;
+  /** Half-close: send a FIN, keep reading. */
+  shutdown(halfClose?: boolean): void;
+  /** Close gracefully (both directions). */
+  end(): void;
+  /** Close at once. */
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay?(noDelay?: boolean): boolean;
+}
+interface BunSocketHandler {
+  open?(socket: BunSocket): void;
+  data(socket: BunSocket, data: Uint8Array): void;
+  drain?(socket: BunSocket): void;
+  end?(socket: BunSocket): void;
+  close?(socket: BunSocket, error?: Error): void;
+  error?(socket: BunSocket, error: Error): void;
+  handshake?(socket: BunSocket, success: boolean, authorizationError: Error | null): void;
+}
+interface BunListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+interface BunNamespace {
+  listen(options: {
+    hostname: string;
+    port: number;
+    allowHalfOpen?: boolean;
+    tls?: { cert: string; key: string };
+    socket: BunSocketHandler;
+  }): BunListener;
+  connect(options: {
+    hostname: string;
+    port: number;
+    allowHalfOpen?: boolean;
+    tls?: { serverName: string; ca?: string | string[]; rejectUnauthorized?: boolean };
+    data?: BunTransport;
+    socket: BunSocketHandler;
+  }): Promise<BunSocket>;
+}
+
+const bun = (): BunNamespace => (globalThis as unknown as { Bun: BunNamespace }).Bun;
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions extends SessionServeOptions {
+  /** TCP port; 0 picks a free one. Default 9001. */
+  port?: number;
+  /** Address to listen on. Default `127.0.0.1`. */
+  hostname?: string;
+  /** PEM certificate chain and key: serve `wss:`. */
+  tls?: { cert: string; key: string };
+}
+
+/**
+ * Serve WebSocket connections (and, with `http`, plain HTTP requests) on a TCP port.
+ *
+ * @param options Where to listen, TLS, limits, timeouts, the upgrade and HTTP hooks.
+ * @param handler Called with each socket once its handshake completed.
+ * @returns The running server.
+ */
+export function serve(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
+  const secure = options.tls !== undefined;
+  const socket: BunSocketHandler = {
+    ...HANDLER,
+    open(s) {
+      s.setNoDelay?.(true);
+      const driver = startServerSession(options, secure, handler);
+      const transport = new BunTransport({
+        receive: (c) => driver.receive(c),
+        receiveEnd: () => driver.receiveEnd(),
+        fail: (e) => driver.fail(e),
+        drained: () => driver.drained(),
+      });
+      transport.opened(s);
+      driver.attach(transport);
+    },
+  };
+  const listener = bun().listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 9001,
+    allowHalfOpen: true,
+    ...(secure ? { tls: { cert: options.tls!.cert, key: options.tls!.key } } : {}),
+    socket,
+  });
+  let stopped: Promise<void> | null = null;
+  return {
+    listening: Promise.resolve({ hostname: listener.hostname, port: listener.port }),
+    close: () => {
+      // Stop accepting; connections already open stay open.
+      stopped ??= Promise.resolve().then(() => listener.stop(false));
+      return stopped;
+    },
+  };
+}
+
+const connector: Connector = (target, sink, tls) =>
+  new Promise<Transport>((resolve, reject) => {
+    const where = `Cannot connect to ${target.hostname}:${target.port}`;
+    const transport = new BunTransport(sink);
+    transport.connecting = {
+      resolve,
+      reject: (reason) => reject(new Error(`${where}: ${reason.message}`, { cause: reason })),
+    };
+    const options = tls as { ca?: string | string[]; rejectUnauthorized?: boolean } | undefined;
+    const tlsOptions: { serverName: string; ca?: string | string[]; rejectUnauthorized?: boolean } = {
+      serverName: target.hostname,
+    };
+    if (options?.ca !== undefined) tlsOptions.ca = options.ca;
+    if (options?.rejectUnauthorized !== undefined) tlsOptions.rejectUnauthorized = options.rejectUnauthorized;
+    let connecting: Promise<BunSocket>;
+    try {
+      connecting = bun().connect({
+        hostname: target.hostname,
+        port: target.port,
+        allowHalfOpen: true,
+        ...(target.tls ? { tls: tlsOptions } : {}),
+        data: transport,
+        socket: HANDLER,
+      });
+    } catch (error) {
+      return transport.connectFailed(error);
+    }
+    // TCP: connected now. TLS: the `handshake` callback settles it.
+    connecting.then((s) => {
+      if (!target.tls) transport.connected(s);
+    }, (error: unknown) => transport.connectFailed(error));
+  });
+
+/** A browser-compatible WebSocket client on Bun's sockets. */
+export const WebSocket: typeof WebSocketClass = withConnector(connector);
+/** A browser-compatible WebSocket client on Bun's sockets. */
+export type WebSocket = WebSocketClass;
+
+/** Chunks are gathered (copied) into buffers of up to this size; larger ones are written as they are. */
+const GATHER_LIMIT = 16 * 1024;
+/** Writers waiting for room are told once the queue is back at or below this. */
+const LOW_WATER = 64 * 1024;
+
+/** One handler object for every socket: each socket's `data` is its transport. */
+const HANDLER: BunSocketHandler = {
+  open(s) {
+    s.setNoDelay?.(true);
+    s.data?.opened(s);
+  },
+  data(s, chunk) {
+    s.data?.onData(chunk);
+  },
+  drain(s) {
+    s.data?.flush(true);
+  },
+  end(s) {
+    s.data?.onEnd();
+  },
+  close(s, error) {
+    s.data?.onClose(error);
+  },
+  error(s, error) {
+    s.data?.onError(error);
+  },
+  handshake(s, success, authorizationError) {
+    s.data?.onHandshake(s, success, authorizationError);
+  },
+};
+
+/** A Bun socket as a {@linkcode Transport}: an ordered queue behind partial writes, gathered. */
+class BunTransport implements Transport {
+  /** Set while a client connection is being opened: settles the connector's promise. */
+  connecting: { resolve(t: Transport): void; reject(reason: Error): void } | null = null;
+  #socket: BunSocket | null = null;
+  readonly #sink: TransportSink;
+  /** Bytes not yet taken by the socket: `#queue[0]` from `#offset` on, then the rest. */
+  #queue: Uint8Array[] = [];
+  #offset = 0;
+  #queued = 0;
+  #waiting = false;
+  #wantCloseWrite = false;
+  #writeClosed = false;
+  #ended = false;
+  #closed = false;
+
+  constructor(sink: TransportSink) {
+    this.#sink = sink;
+  }
+
+  get bufferedAmount(): number {
+    return this.#queued;
+  }
+
+  write(chunks: Uint8Array[]): void {
+    if (this.#closed || this.#writeClosed) return;
+    for (const c of chunks) {
+      if (c.length === 0) continue;
+      this.#queue.push(c);
+      this.#queued += c.length;
+    }
+    if (!this.#waiting) this.flush();
+  }
+
+  closeWrite(): void {
+    if (this.#closed || this.#writeClosed) return;
+    this.#wantCloseWrite = true;
+    if (this.#queued === 0) this.#shutdown();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    // Hand over what the kernel takes now (usually the close frame answering the peer's), then
+    // end gracefully; if bytes would be lost, reset instead so the peer cannot mistake the
+    // truncated stream for a whole one.
+    if (this.#queued > 0 && !this.#writeClosed && this.#socket !== null) this.flush();
+    this.#closed = true;
+    const lost = this.#queued > 0;
+    this.#queue = [];
+    this.#offset = 0;
+    this.#queued = 0;
+    const s = this.#socket;
+    if (s === null) return;
+    try {
+      if (lost) s.terminate();
+      else s.end();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  pauseReading(): void {
+    if (!this.#closed) this.#socket?.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.#closed) this.#socket?.resume();
+  }
+
+  /** The socket is connected (TCP); a server transport is ready at once. */
+  opened(s: BunSocket): void {
+    this.#socket = s;
+    s.data = this;
+  }
+
+  /** A client's connection is ready for the handshake. */
+  connected(s: BunSocket): void {
+    this.#socket = s;
+    const pending = this.connecting;
+    this.connecting = null;
+    pending?.resolve(this);
+  }
+
+  /** A client's connection could not be opened. */
+  connectFailed(error: unknown): void {
+    const pending = this.connecting;
+    this.connecting = null;
+    this.#closed = true;
+    if (pending === null) return;
+    const e = error instanceof Error ? error : new Error(String(error));
+    const code = (e as { code?: unknown }).code;
+    pending.reject(typeof code === "string" && !e.message.includes(code) ? new Error(`${e.message} (${code})`, { cause: e }) : e);
+  }
+
+  onHandshake(s: BunSocket, success: boolean, authorizationError: Error | null): void {
+    if (this.connecting === null) {
+      // Server side: a failed TLS handshake ends in `close`, which ends the session.
+      return;
+    }
+    if (success) return this.connected(s);
+    const reason = authorizationError?.message ?? "unknown error";
+    this.connectFailed(new Error(`TLS handshake failed: ${reason}`, { cause: authorizationError }));
+    try {
+      s.terminate();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.#closed || this.#ended) return;
+    // Bun hands each read over in fresh memory (measured): the core may keep and unmask it in
+    // place. A plain Uint8Array view (not a Buffer) keeps the core's types the same everywhere.
+    this.#sink.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+
+  onEnd(): void {
+    if (this.connecting !== null) return this.connectFailed(new Error("Connection closed during the TLS handshake"));
+    if (this.#closed || this.#ended) return;
+    this.#ended = true;
+    this.#sink.receiveEnd();
+  }
+
+  onClose(error?: Error): void {
+    if (this.connecting !== null) {
+      return this.connectFailed(error ?? new Error("Connection closed during the TLS handshake"));
+    }
+    if (this.#closed) return;
+    if (error !== undefined && error !== null) this.onError(error);
+    else this.onEnd();
+    this.#closed = true;
+  }
+
+  onError(error: Error): void {
+    if (this.connecting !== null) return this.connectFailed(error);
+    if (this.#closed) return;
+    this.#sink.fail(new Error(`Connection failed: ${error.message}`, { cause: error }));
+  }
+
+  /**
+   * Write as much of the queue as the socket takes; the rest waits for `drain`, which calls
+   * this again and tells waiting writers once the queue is down to {@linkcode LOW_WATER}.
+   */
+  flush(onDrain = false): void {
+    const s = this.#socket;
+    if (s === null || this.#closed) return;
+    while (this.#queued > 0) {
+      const buf = this.#next();
+      const n = s.write(buf);
+      if (n < 0) return; // Closed under us: `close` reports it.
+      this.#consume(n);
+      if (n < buf.length) {
+        this.#waiting = true;
+        break;
+      }
+    }
+    if (this.#queued === 0) {
+      this.#waiting = false;
+      if (this.#wantCloseWrite) this.#shutdown();
+    }
+    if (onDrain && this.#queued <= LOW_WATER) this.#sink.drained();
+  }
+
+  /** The next buffer to write: the head chunk's rest if large, else small chunks gathered. */
+  #next(): Uint8Array {
+    const head = this.#queue[0];
+    const rest = head.length - this.#offset;
+    if (rest >= GATHER_LIMIT || this.#queue.length === 1) {
+      return this.#offset === 0 ? head : head.subarray(this.#offset);
+    }
+    const size = Math.min(this.#queued, GATHER_LIMIT);
+    const out = new Uint8Array(size);
+    let at = 0;
+    let off = this.#offset;
+    for (let i = 0; at < size; i++) {
+      const c = this.#queue[i];
+      const take = Math.min(c.length - off, size - at);
+      out.set(off === 0 && take === c.length ? c : c.subarray(off, off + take), at);
+      at += take;
+      off = 0;
+    }
+    return out;
+  }
+
+  /** Drop `n` written bytes from the front of the queue. */
+  #consume(n: number): void {
+    this.#queued -= n;
+    while (n > 0) {
+      const rest = this.#queue[0].length - this.#offset;
+      if (n < rest) {
+        this.#offset += n;
+        return;
+      }
+      n -= rest;
+      this.#queue.shift();
+      this.#offset = 0;
+    }
+  }
+
+  #shutdown(): void {
+    this.#wantCloseWrite = false;
+    this.#writeClosed = true;
+    try {
+      this.#socket?.shutdown();
+    } catch {
+      // Already closed.
+    }
+  }
+}
