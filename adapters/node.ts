@@ -1,0 +1,503 @@
+/**
+ * Node adapter: servers on `net.createServer` / `tls.createServer`, a browser-compatible
+ * `WebSocket` client on `net.connect` / `tls.connect`, and WebSocket endpoints inside an existing
+ * `http` / `https` server (plain `http`, Express, Fastify, ...) through its `upgrade` event, so an
+ * application serves its pages and its WebSockets on one port.
+ *
+ * It also runs on Deno and Bun through their Node compatibility layers.
+ *
+ * @example An echo server
+ * ```ts ignore
+ * import { serve } from "@omniws/omniws/node";
+ * const server = serve({ port: 9001 }, (socket) => {
+ *   socket.onmessage = (e) => socket.send(e.data);
+ * });
+ * console.log(await server.listening); // { hostname: "127.0.0.1", port: 9001 }
+ * ```
+ *
+ * @example A client
+ * ```ts ignore
+ * import { WebSocket } from "@omniws/omniws/node";
+ * const ws = new WebSocket("ws://127.0.0.1:9001/");
+ * ws.onopen = () => ws.send("hello");
+ * ws.onmessage = (e) => console.log(e.data);
+ * ```
+ *
+ * @example WebSockets next to the routes of an http server
+ * ```ts ignore
+ * import http from "node:http";
+ * import { attach } from "@omniws/omniws/node";
+ * const server = http.createServer((req, res) => res.end("hello over http"));
+ * attach(server, { path: "/ws" }, (socket) => {
+ *   socket.onmessage = (e) => socket.send(e.data);
+ * });
+ * server.listen(8080, "127.0.0.1");
+ * ```
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
+import { Buffer } from "node:buffer";
+import type { Driver, Transport } from "./_driver.ts";
+import {
+  type ConnectionHandler,
+  type ServeOptions as SessionServeOptions,
+  startServerSession,
+  type WebSocketServer,
+} from "./_session.ts";
+import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
+
+export type { ConnectionHandler, HttpAnswer, UpgradeDecision, WebSocketServer } from "./_session.ts";
+export type { WebSocketOptions } from "./_websocket.ts";
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions extends SessionServeOptions {
+  /** TCP port; 0 picks a free one. Default 9001. */
+  port?: number;
+  /** Address to listen on. Default `127.0.0.1`. */
+  hostname?: string;
+  /** PEM certificate chain and key: serve `wss:`. */
+  tls?: { cert: string; key: string };
+}
+
+/**
+ * Options of {@linkcode handleUpgrade}: the server options of {@linkcode serve} that apply to one
+ * upgrade request (limits, versions, extensions, hooks, timeouts). Plain HTTP requests are the
+ * http server's business, so there is no `http` hook.
+ */
+export type UpgradeOptions = Omit<SessionServeOptions, "http">;
+
+/** Options of {@linkcode attach}. */
+export interface AttachOptions extends UpgradeOptions {
+  /**
+   * Which upgrade requests are WebSocket requests for this endpoint: a path compared with the
+   * request's path (query excluded), or a predicate. Default: every upgrade request.
+   */
+  path?: string | ((request: IncomingMessage) => boolean);
+}
+
+/** An `http.Server` or `https.Server` (Express and Fastify expose theirs). */
+export type UpgradeServer = HttpServer | HttpsServer;
+
+/**
+ * Serve WebSocket connections (and, with `http`, plain HTTP requests) on a TCP port.
+ *
+ * @example Echo, with a health check on the same port
+ * ```ts ignore
+ * import { serve } from "@omniws/omniws/node";
+ * const server = serve({ port: 0, http: () => ({ body: "ok" }) }, (socket) => {
+ *   socket.onmessage = (e) => socket.send(e.data);
+ * });
+ * const { port } = await server.listening;
+ * await server.close();
+ * ```
+ *
+ * @param options Where to listen, TLS, limits, timeouts, the upgrade and HTTP hooks.
+ * @param handler Called with each socket once its handshake completed.
+ * @returns The running server.
+ */
+export function serve(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
+  const port = options.port ?? 9001;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const secure = options.tls !== undefined;
+  const accept = (socket: net.Socket): void => {
+    socket.setNoDelay(true);
+    runSession(socket, options, secure, handler, null);
+  };
+  // allowHalfOpen: a peer's FIN is reported to the driver, which closes after our close frame.
+  const server: net.Server = options.tls === undefined
+    ? net.createServer({ allowHalfOpen: true }, accept)
+    : tls.createServer({
+      allowHalfOpen: true,
+      cert: options.tls.cert,
+      key: options.tls.key,
+      handshakeTimeout: options.handshakeTimeout ?? 10_000,
+    }, accept);
+  // A failed TLS handshake concerns one client; the server goes on.
+  if (secure) server.on("tlsClientError", () => {});
+  const listening = new Promise<{ hostname: string; port: number }>((resolve, reject) => {
+    const onError = (error: Error): void => reject(new Error(`Cannot listen on ${hostname}:${port}: ${error.message}`, { cause: error }));
+    server.once("error", onError);
+    server.listen({ port, host: hostname }, () => {
+      server.off("error", onError);
+      server.on("error", (error: Error) => console.error(error));
+      const addr = server.address() as net.AddressInfo;
+      resolve({ hostname: addr.address, port: addr.port });
+    });
+  });
+  return {
+    listening,
+    close: async () => {
+      await listening.catch(() => {});
+      // net.Server's close callback waits for every connection to end; the listener itself is
+      // closed once `listening` is false, which is what this promise stands for.
+      await new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close();
+        resolve();
+      });
+    },
+  };
+}
+
+/**
+ * Take over a socket that an `http`/`https` server's `upgrade` event handed out: the request
+ * head Node already parsed is rebuilt byte for byte (`rawHeaders` keeps order and repeats) and
+ * given to the core with `head`, so the handshake is validated exactly as on {@linkcode serve}.
+ *
+ * @example Routing upgrades yourself
+ * ```ts ignore
+ * import http from "node:http";
+ * import { handleUpgrade } from "@omniws/omniws/node";
+ * const server = http.createServer((req, res) => res.end("hello"));
+ * server.on("upgrade", (req, socket, head) => {
+ *   if (req.url === "/echo") {
+ *     handleUpgrade(req, socket, head, {}, (ws) => ws.onmessage = (e) => ws.send(e.data));
+ *   } else {
+ *     socket.destroy();
+ *   }
+ * });
+ * ```
+ *
+ * @param request The request of the `upgrade` event.
+ * @param socket The socket of the `upgrade` event.
+ * @param head The bytes that followed the request head (third argument of the event).
+ * @param options Limits, versions, extensions, the upgrade hook, timeouts.
+ * @param handler Called with the socket once its handshake completed.
+ */
+export function handleUpgrade(
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Uint8Array,
+  options: UpgradeOptions,
+  handler: ConnectionHandler,
+): void {
+  const s = socket as net.Socket;
+  s.setTimeout?.(0);
+  s.setNoDelay?.(true);
+  const secure = (socket as { encrypted?: boolean }).encrypted === true;
+  const requestHead = rebuildHead(request);
+  const all = head.length === 0 ? requestHead : Buffer.concat([requestHead, head]);
+  const first = new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+  runSession(s, options, secure, handler, first);
+}
+
+interface Route {
+  matches(request: IncomingMessage): boolean;
+  options: UpgradeOptions;
+  handler: ConnectionHandler;
+}
+
+/** The endpoints attached to each server, served by one `upgrade` listener per server. */
+const ROUTES = new WeakMap<UpgradeServer, { routes: Route[]; listener: UpgradeListener }>();
+
+type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * Serve WebSocket upgrades on an existing `http` or `https` server, next to its ordinary routes.
+ * With Express or Fastify, pass the underlying server (`app.listen(...)`'s result,
+ * `fastify.server`). Several endpoints may be attached to one server. An upgrade request that no
+ * endpoint's `path` matches is left to the server's other `upgrade` listeners if it has any, else
+ * answered 404.
+ *
+ * @example Express
+ * ```ts ignore
+ * import express from "express";
+ * import { attach } from "@omniws/omniws/node";
+ * const app = express();
+ * app.get("/", (_req, res) => res.send("hello"));
+ * const server = app.listen(8080);
+ * attach(server, { path: "/chat" }, (socket) => {
+ *   socket.onmessage = (e) => socket.send(e.data);
+ * });
+ * ```
+ *
+ * @param server The `http.Server` or `https.Server`.
+ * @param options The endpoint's path, limits, versions, extensions, the upgrade hook, timeouts.
+ * @param handler Called with each socket once its handshake completed.
+ * @returns A handle whose `listening` resolves with the server's address once it listens, and
+ *   whose `close()` detaches this endpoint (the http server and open sockets stay open).
+ */
+export function attach(server: UpgradeServer, options: AttachOptions, handler: ConnectionHandler): WebSocketServer {
+  let entry = ROUTES.get(server);
+  if (entry === undefined) {
+    const routes: Route[] = [];
+    const listener: UpgradeListener = (request, socket, head) => {
+      const route = routes.find((r) => r.matches(request));
+      if (route !== undefined) return handleUpgrade(request, socket, head, route.options, route.handler);
+      // Some other listener's endpoint, or nobody's.
+      if (server.listenerCount("upgrade") > 1) return;
+      refuse(socket, 404, "Not Found");
+    };
+    entry = { routes, listener };
+    ROUTES.set(server, entry);
+    server.on("upgrade", listener);
+  }
+  const { path, ...upgradeOptions } = options;
+  const route: Route = { matches: matcher(path), options: upgradeOptions, handler };
+  entry.routes.push(route);
+  const listening = new Promise<{ hostname: string; port: number }>((resolve) => {
+    const resolveAddress = (): void => {
+      const addr = server.address();
+      if (addr !== null && typeof addr === "object") resolve({ hostname: addr.address, port: addr.port });
+    };
+    if (server.listening) resolveAddress();
+    else server.once("listening", resolveAddress);
+  });
+  return {
+    listening,
+    close: () => {
+      const current = ROUTES.get(server);
+      if (current !== undefined) {
+        const i = current.routes.indexOf(route);
+        if (i >= 0) current.routes.splice(i, 1);
+        if (current.routes.length === 0) {
+          server.off("upgrade", current.listener);
+          ROUTES.delete(server);
+        }
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+function matcher(path: AttachOptions["path"]): (request: IncomingMessage) => boolean {
+  if (path === undefined) return () => true;
+  if (typeof path === "function") return path;
+  return (request) => pathOf(request.url ?? "/") === path;
+}
+
+/** The path of a request target (origin-form or absolute-form), without the query. */
+function pathOf(target: string): string {
+  if (!target.startsWith("/")) {
+    try {
+      return new URL(target).pathname;
+    } catch {
+      return target;
+    }
+  }
+  const q = target.indexOf("?");
+  return q < 0 ? target : target.slice(0, q);
+}
+
+/** Answer an upgrade request nobody serves, then close. */
+function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.on("error", () => {});
+  const body = reason;
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}
+
+/**
+ * The request head as the client sent it, from what Node's parser kept. Header names and values
+ * were decoded as latin-1, so encoding them back as latin-1 restores the original bytes.
+ */
+function rebuildHead(request: IncomingMessage): Buffer {
+  let head = `${request.method ?? "GET"} ${request.url ?? "/"} HTTP/${request.httpVersion}\r\n`;
+  const raw = request.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return Buffer.from(head + "\r\n", "latin1");
+}
+
+/** Start a server session on an accepted socket; `first` holds bytes read before (the head). */
+function runSession(
+  socket: net.Socket,
+  options: SessionServeOptions,
+  secure: boolean,
+  handler: ConnectionHandler,
+  first: Uint8Array | null,
+): void {
+  const driver = startServerSession(options, secure, handler);
+  const transport = new NodeTransport(socket, sinkOf(driver));
+  driver.attach(transport);
+  if (first !== null) driver.receive(first);
+  transport.start();
+}
+
+function sinkOf(driver: Driver): TransportSink {
+  return {
+    receive: (c) => driver.receive(c),
+    receiveEnd: () => driver.receiveEnd(),
+    fail: (e) => driver.fail(e),
+    drained: () => driver.drained(),
+  };
+}
+
+/** The client `tls` option, mapped onto `tls.connect`. */
+interface ClientTlsOptions {
+  ca?: string | string[];
+  rejectUnauthorized?: boolean;
+}
+
+const connector: Connector = (target, sink, tlsOption) =>
+  new Promise<Transport>((resolve, reject) => {
+    const { hostname: host, port } = target;
+    let socket: net.Socket;
+    if (target.tls) {
+      const o = (tlsOption ?? {}) as ClientTlsOptions;
+      // `allowHalfOpen` is passed on to the TLSSocket, though @types/node does not list it.
+      const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = { host, port, allowHalfOpen: true };
+      if (net.isIP(host) === 0) options.servername = host;
+      if (o.ca !== undefined) options.ca = o.ca;
+      if (o.rejectUnauthorized !== undefined) options.rejectUnauthorized = o.rejectUnauthorized;
+      socket = tls.connect(options);
+    } else {
+      socket = net.connect({ host, port, allowHalfOpen: true });
+    }
+    let tcpConnected = false;
+    const onTcp = (): void => {
+      tcpConnected = true;
+    };
+    const onError = (error: Error & { code?: string }): void => {
+      socket.destroy();
+      const why = error.message.replace(/^connect /, "");
+      const message = tcpConnected && target.tls
+        ? `TLS handshake failed: ${why}${error.code !== undefined && !why.includes(error.code) ? ` (${error.code})` : ""}`
+        : why;
+      reject(new Error(`Cannot connect to ${host}:${port}: ${message}`, { cause: error }));
+    };
+    const onConnect = (): void => {
+      socket.off("error", onError);
+      socket.off("connect", onTcp);
+      socket.setNoDelay(true);
+      const transport = new NodeTransport(socket, sink);
+      transport.start();
+      resolve(transport);
+    };
+    socket.once("error", onError);
+    if (target.tls) {
+      socket.once("connect", onTcp);
+      socket.once("secureConnect", onConnect);
+    } else {
+      socket.once("connect", onConnect);
+    }
+  });
+
+/** A browser-compatible WebSocket client on Node's sockets. */
+export const WebSocket: typeof WebSocketClass = withConnector(connector);
+/** A browser-compatible WebSocket client on Node's sockets. */
+export type WebSocket = WebSocketClass;
+
+/** Runs of chunks smaller than this are copied into one buffer; larger chunks go as they are. */
+const SMALL_CHUNK = 4 * 1024;
+/** The most bytes gathered into one buffer. */
+const GATHER_LIMIT = 16 * 1024;
+
+/**
+ * A Node socket as a {@linkcode Transport}: one socket write per `write` call (small chunks
+ * gathered, large ones sent vectored by a corked writev), pausable reads, and a `drained` report
+ * each time a write has been handed to the operating system.
+ */
+class NodeTransport implements Transport {
+  readonly #socket: net.Socket;
+  readonly #sink: TransportSink;
+  #closed = false;
+  #ended = false;
+  readonly #onWritten: (error?: Error | null) => void;
+
+  constructor(socket: net.Socket, sink: TransportSink) {
+    this.#socket = socket;
+    this.#sink = sink;
+    this.#onWritten = (error) => {
+      if (error == null && !this.#closed) this.#sink.drained();
+    };
+  }
+
+  /** Start listening; a socket handed over by an http server starts flowing from here. */
+  start(): void {
+    const socket = this.#socket;
+    socket.on("data", (chunk: Buffer) => {
+      // A plain Uint8Array view of the same memory: a Buffer's `slice()` shares memory where
+      // Uint8Array's copies, and one input type keeps the core's hot paths monomorphic.
+      if (!this.#closed) this.#sink.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
+    socket.on("end", () => {
+      if (this.#closed || this.#ended) return;
+      this.#ended = true;
+      this.#sink.receiveEnd();
+    });
+    socket.on("error", (error: Error) => {
+      if (this.#closed) return;
+      this.#sink.fail(new Error(`Connection failed: ${error.message}`, { cause: error }));
+    });
+    socket.on("close", () => {
+      // Destroyed by someone else (an http server shutting down, a proxy): not a clean end.
+      if (!this.#closed && !this.#ended) this.#sink.fail(new Error("Connection closed unexpectedly"));
+    });
+  }
+
+  get bufferedAmount(): number {
+    return this.#closed ? 0 : this.#socket.writableLength;
+  }
+
+  write(chunks: Uint8Array[]): void {
+    const socket = this.#socket;
+    if (this.#closed || socket.destroyed || socket.writableEnded || chunks.length === 0) return;
+    if (chunks.length === 1) {
+      socket.write(chunks[0], this.#onWritten);
+      return;
+    }
+    const list = gather(chunks);
+    if (list.length === 1) {
+      socket.write(list[0], this.#onWritten);
+      return;
+    }
+    socket.cork();
+    const last = list.length - 1;
+    for (let i = 0; i < last; i++) socket.write(list[i]);
+    socket.write(list[last], this.#onWritten);
+    socket.uncork();
+  }
+
+  closeWrite(): void {
+    const socket = this.#socket;
+    if (!this.#closed && !socket.destroyed && !socket.writableEnded) socket.end();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+  }
+
+  pauseReading(): void {
+    this.#socket.pause();
+  }
+
+  resumeReading(): void {
+    this.#socket.resume();
+  }
+}
+
+/** Copy runs of small chunks into one buffer each; large chunks stay as they are (no copy). */
+function gather(chunks: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  const flush = (): void => {
+    if (run.length === 1) out.push(run[0]);
+    else if (run.length > 1) out.push(Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const c of chunks) {
+    if (c.length >= SMALL_CHUNK) {
+      flush();
+      out.push(c);
+      continue;
+    }
+    if (runBytes + c.length > GATHER_LIMIT) flush();
+    run.push(c);
+    runBytes += c.length;
+  }
+  flush();
+  return out;
+}
