@@ -28,9 +28,12 @@ import {
   type WebSocketServer,
 } from "./_session.ts";
 import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
+import { streamWithConnector, type WebSocketStream as WebSocketStreamClass } from "./_websocket_stream.ts";
 
 export type { ConnectionHandler, HttpAnswer, UpgradeDecision } from "./_session.ts";
 export type { WebSocketOptions } from "./_websocket.ts";
+export { WebSocketError } from "./_websocket_stream.ts";
+export type { WebSocketCloseInfo, WebSocketStreamConnection, WebSocketStreamOptions } from "./_websocket_stream.ts";
 
 // The slice of Deno's API this adapter uses, declared structurally so the module type-checks
 // without Deno's type package (the npm build compiles it too).
@@ -129,6 +132,10 @@ const connector: Connector = async (target, sink, tls) => {
 export const WebSocket: typeof WebSocketClass = withConnector(connector);
 /** A browser-compatible WebSocket client on Deno's sockets. */
 export type WebSocket = WebSocketClass;
+/** The stream-shaped client, with backpressure, on Deno's sockets. */
+export const WebSocketStream: typeof WebSocketStreamClass = streamWithConnector(connector);
+/** The stream-shaped client, with backpressure, on Deno's sockets. */
+export type WebSocketStream = WebSocketStreamClass;
 
 const READ_SIZE = 64 * 1024;
 /** Chunks smaller than this are gathered into one buffer per write. */

@@ -1,0 +1,262 @@
+/**
+ * `WebSocketStream`: the stream-shaped WebSocket API (WHATWG proposal, shipped in Chromium),
+ * with real backpressure in both directions, written once for every runtime.
+ *
+ * - Reading: messages go into a `ReadableStream` (string for text, `Uint8Array` for binary).
+ *   When its queue is full the transport stops reading from the socket, so a slow reader holds
+ *   at most its queue plus one read chunk in memory, and TCP flow control slows the peer.
+ * - Writing: `write()` on the `WritableStream` resolves once the socket's buffer is below the
+ *   high-water mark, so a fast writer waits instead of filling memory.
+ *
+ * @module
+ */
+
+import { ClientConnection } from "../core/client.ts";
+import type { ConnectionEvent } from "../core/connection.ts";
+import { Driver } from "./_driver.ts";
+import type { Connector, WebSocketOptions } from "./_websocket.ts";
+
+/** What `opened` resolves with. */
+export interface WebSocketStreamConnection {
+  /** Incoming messages: strings for text, `Uint8Array` for binary. */
+  readable: ReadableStream<string | Uint8Array>;
+  /** Outgoing messages: strings as text, bytes as binary. */
+  writable: WritableStream<string | ArrayBuffer | ArrayBufferView>;
+  /** The negotiated subprotocol, or an empty string. */
+  protocol: string;
+  /** The negotiated extensions, or an empty string. */
+  extensions: string;
+}
+
+/** What `closed` resolves with. */
+export interface WebSocketCloseInfo {
+  /** The close code (1005 if the peer gave none). */
+  closeCode: number;
+  /** The close reason. */
+  reason: string;
+}
+
+/** Options of {@linkcode WebSocketStream}. */
+export interface WebSocketStreamOptions extends WebSocketOptions {
+  /** Subprotocols to offer. */
+  protocols?: string[];
+  /** Aborts the opening handshake. */
+  signal?: AbortSignal;
+  /** Messages the readable side buffers before reading from the socket pauses. Default 16. */
+  readableHighWaterMark?: number;
+  /** Bytes buffered for the socket before `write()` waits. Default 1 MiB. */
+  writableHighWaterMark?: number;
+}
+
+/** An error closing a stream: the close code and reason, when the close was not clean. */
+export class WebSocketError extends Error {
+  /** The close code (1006 when the connection failed). */
+  readonly closeCode: number;
+  /** The close reason. */
+  readonly reason: string;
+
+  /**
+   * @param message What went wrong.
+   * @param closeCode The close code.
+   * @param reason The close reason.
+   */
+  constructor(message: string, closeCode = 1006, reason = "") {
+    super(message);
+    this.name = "WebSocketError";
+    this.closeCode = closeCode;
+    this.reason = reason;
+  }
+}
+
+const CONNECTOR = Symbol("stream connector");
+
+/**
+ * A WebSocket client as a pair of streams with backpressure.
+ *
+ * @example Reading messages with backpressure
+ * ```ts ignore
+ * import { WebSocketStream } from "@omniws/omniws/node";
+ * const wss = new WebSocketStream("ws://127.0.0.1:9001/");
+ * const { readable, writable } = await wss.opened;
+ * const writer = writable.getWriter();
+ * await writer.write("hello");
+ * for await (const message of readable) console.log(message);
+ * ```
+ */
+export class WebSocketStream {
+  /** The URL connected to. */
+  readonly url: string;
+  /** Resolves once open; rejects if the connection cannot be established. */
+  readonly opened: Promise<WebSocketStreamConnection>;
+  /** Resolves on a clean close; rejects with a {@linkcode WebSocketError} otherwise. */
+  readonly closed: Promise<WebSocketCloseInfo>;
+  readonly #driver: Driver;
+
+  /**
+   * @param url `ws:` or `wss:` URL.
+   * @param options Subprotocols, abort signal, buffer sizes, and the client options.
+   */
+  constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
+    const connector = (options as { [CONNECTOR]?: Connector })[CONNECTOR];
+    if (connector === undefined) throw new TypeError("This WebSocketStream class has no connector: import it from an adapter");
+    const parsed = new URL(String(url));
+    if (parsed.protocol === "http:") parsed.protocol = "ws:";
+    if (parsed.protocol === "https:") parsed.protocol = "wss:";
+    if ((parsed.protocol !== "ws:" && parsed.protocol !== "wss:") || parsed.hash !== "") {
+      throw new SyntaxError(`Invalid WebSocket URL: ${String(url)}`);
+    }
+    this.url = parsed.href;
+    const secure = parsed.protocol === "wss:";
+    const readHigh = options.readableHighWaterMark ?? 16;
+    const writeHigh = options.writableHighWaterMark ?? 1 << 20;
+
+    let openResolve!: (c: WebSocketStreamConnection) => void;
+    let openReject!: (e: Error) => void;
+    let closedResolve!: (c: WebSocketCloseInfo) => void;
+    let closedReject!: (e: Error) => void;
+    this.opened = new Promise((res, rej) => ((openResolve = res), (openReject = rej)));
+    this.closed = new Promise((res, rej) => ((closedResolve = res), (closedReject = rej)));
+    // Callers that never look at one of them must not get an unhandled rejection.
+    this.opened.catch(() => {});
+    this.closed.catch(() => {});
+
+    let readController!: ReadableStreamDefaultController<string | Uint8Array>;
+    let failure: Error | null = null;
+    const drainWaiters: Array<() => void> = [];
+    const wakeWriters = () => {
+      for (const w of drainWaiters.splice(0)) w();
+    };
+
+    const conn = new ClientConnection({
+      ...options,
+      host: parsed.host,
+      path: (parsed.pathname || "/") + parsed.search,
+      protocols: options.protocols ?? [],
+      secure,
+    });
+    const driver: Driver = new Driver(conn, {
+      event: (ev: ConnectionEvent) => {
+        switch (ev.type) {
+          case "open":
+            openResolve({ readable, writable, protocol: ev.protocol, extensions: ev.extensions });
+            break;
+          case "message":
+            readController.enqueue(ev.data);
+            if ((readController.desiredSize ?? 1) <= 0) driver.transport.pauseReading();
+            break;
+          case "error":
+            failure ??= ev.error;
+            break;
+          case "close": {
+            wakeWriters();
+            if (ev.wasClean) {
+              try {
+                readController.close();
+              } catch { /* already closed or cancelled */ }
+              closedResolve({ closeCode: ev.code, reason: ev.reason });
+            } else {
+              const error = new WebSocketError(failure?.message ?? "The connection was closed abnormally", ev.code, ev.reason);
+              try {
+                readController.error(error);
+              } catch { /* already closed */ }
+              openReject(error);
+              closedReject(error);
+            }
+            break;
+          }
+          default:
+            break;
+        }
+      },
+      failure: (error) => {
+        failure ??= error;
+      },
+      drained: wakeWriters,
+    }, options);
+    this.#driver = driver;
+
+    const readable = new ReadableStream<string | Uint8Array>({
+      start: (c) => {
+        readController = c;
+      },
+      pull: () => driver.transport.resumeReading(),
+      cancel: () => {
+        if (conn.state === "open") conn.close(1000);
+        driver.pump();
+      },
+    }, { highWaterMark: readHigh });
+
+    const writable = new WritableStream<string | ArrayBuffer | ArrayBufferView>({
+      write: async (chunk) => {
+        if (conn.state !== "open") throw new WebSocketError("Cannot write: the connection is not open");
+        const data = typeof chunk === "string"
+          ? chunk
+          : chunk instanceof ArrayBuffer
+          ? new Uint8Array(chunk.slice(0))
+          : new Uint8Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength));
+        conn.send(data);
+        driver.pump();
+        // conn.state changes while we wait; read it through a call, not a narrowed property.
+        while (driver.bufferedAmount > writeHigh && stateOf(conn) !== "closed") {
+          await new Promise<void>((resolve) => drainWaiters.push(resolve));
+        }
+      },
+      close: () => {
+        if (conn.state === "open") conn.close(1000);
+        driver.pump();
+      },
+      abort: () => {
+        conn.abort();
+        driver.pump();
+      },
+    });
+
+    options.signal?.addEventListener("abort", () => {
+      if (conn.state === "connecting") {
+        failure ??= new Error("The opening handshake was aborted");
+        driver.fail(failure);
+      }
+    }, { once: true });
+
+    const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+    const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
+    connector({ hostname, port, tls: secure }, {
+      receive: (c) => driver.receive(c),
+      receiveEnd: () => driver.receiveEnd(),
+      fail: (e) => driver.fail(e),
+      drained: () => driver.drained(),
+    }, options.tls).then(
+      (transport) => {
+        if (conn.state === "closed") transport.close();
+        else driver.attach(transport);
+      },
+      (error: unknown) => {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+        driver.fail(failure);
+      },
+    );
+    driver.pump();
+  }
+
+  /** Start the closing handshake. */
+  close(info: { closeCode?: number; reason?: string } = {}): void {
+    const conn = this.#driver.conn;
+    if (conn.state === "connecting") conn.abort();
+    else if (info.closeCode === undefined) conn.close();
+    else conn.close(info.closeCode, info.reason ?? "");
+    this.#driver.pump();
+  }
+}
+
+/** @internal A `WebSocketStream` class bound to one runtime's connector. */
+export function streamWithConnector(connector: Connector): typeof WebSocketStream {
+  return class extends WebSocketStream {
+    constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
+      super(url, { ...options, [CONNECTOR]: connector } as WebSocketStreamOptions);
+    }
+  };
+}
+
+function stateOf(conn: ClientConnection): string {
+  return conn.state;
+}
