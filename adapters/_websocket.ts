@@ -132,6 +132,7 @@ export class WebSocket extends EventTarget {
   #discarded = 0;
   #failed = false;
   #drainWaiters: Array<() => void> = [];
+  #wrappers = new WeakMap<EventListenerOrEventListenerObject, EventListener>();
 
   /**
    * Open a connection (client), as `new WebSocket(url, protocols)` does in a browser.
@@ -418,6 +419,42 @@ export class WebSocket extends EventTarget {
   }
 
   // deno-lint-ignore no-explicit-any
+  /**
+   * Adds a listener. An exception thrown by it is reported (`console.error`) and does not
+   * propagate: Node's and Bun's EventTarget would rethrow it as an uncaught exception and take
+   * a server down with it, where browsers report it and go on.
+   */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    if (listener === null) return;
+    let wrapper = this.#wrappers.get(listener);
+    if (wrapper === undefined) {
+      wrapper = (event: Event) => {
+        try {
+          if (typeof listener === "function") listener.call(this, event);
+          else listener.handleEvent(event);
+        } catch (error) {
+          console.error(error);
+        }
+      };
+      this.#wrappers.set(listener, wrapper);
+    }
+    super.addEventListener(type, wrapper, options);
+  }
+
+  /** Removes a listener added with {@linkcode WebSocket.addEventListener}. */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    const wrapper = listener === null ? undefined : this.#wrappers.get(listener);
+    if (wrapper !== undefined) super.removeEventListener(type, wrapper, options);
+  }
+
   #setHandler(type: string, handler: Handler<any>): void {
     const old = this.#handlers[type];
     if (old !== undefined) this.removeEventListener(type, old.listener);

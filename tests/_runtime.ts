@@ -5,7 +5,7 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConnectionHandler, ServeOptions as SessionServeOptions, WebSocketServer } from "../adapters/_session.ts";
@@ -27,9 +27,8 @@ export interface Adapter {
   WebSocket: typeof WebSocketClass;
 }
 
-/** This runtime's adapter, or null while its file does not exist yet. */
-export async function loadAdapter(): Promise<Adapter | null> {
-  if (!existsSync(new URL(`../adapters/${RUNTIME}.ts`, import.meta.url))) return null;
+/** This runtime's adapter. */
+export async function loadAdapter(): Promise<Adapter> {
   return await import(`../adapters/${RUNTIME}.ts`) as Adapter;
 }
 
