@@ -25,13 +25,10 @@ function report() {
   return {
     ...result,
     userAgent: typeof navigator === "object" && navigator !== null ? String(navigator.userAgent) : "",
-    globals: {
-      process: typeof process,
-      Buffer: typeof Buffer,
-      require: typeof require,
-      Deno: typeof Deno,
-      Bun: typeof Bun,
-    },
+    // Read off globalThis: a bare \`typeof require\` would see esbuild's shim.
+    globals: Object.fromEntries(
+      ["process", "Buffer", "require", "Deno", "Bun"].map((name) => [name, typeof globalThis[name]]),
+    ),
   };
 }
 `;
