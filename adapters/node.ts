@@ -23,6 +23,16 @@
  * ws.onmessage = (e) => console.log(e.data);
  * ```
  *
+ * @example A stream client with backpressure
+ * ```ts ignore
+ * import { WebSocketStream } from "@omniws/omniws/node";
+ * const wss = new WebSocketStream("ws://127.0.0.1:9001/");
+ * const { readable, writable } = await wss.opened;
+ * const writer = writable.getWriter();
+ * await writer.write("hello");
+ * for await (const message of readable) console.log(message);
+ * ```
+ *
  * @example WebSockets next to the routes of an http server
  * ```ts ignore
  * import http from "node:http";
@@ -51,9 +61,12 @@ import {
   type WebSocketServer,
 } from "./_session.ts";
 import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
+import { streamWithConnector, type WebSocketStream as WebSocketStreamClass } from "./_websocket_stream.ts";
 
 export type { ConnectionHandler, HttpAnswer, UpgradeDecision, WebSocketServer } from "./_session.ts";
 export type { WebSocketOptions } from "./_websocket.ts";
+export { WebSocketError } from "./_websocket_stream.ts";
+export type { WebSocketCloseInfo, WebSocketStreamConnection, WebSocketStreamOptions } from "./_websocket_stream.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends SessionServeOptions {
@@ -385,7 +398,13 @@ const connector: Connector = (target, sink, tlsOption) =>
 export const WebSocket: typeof WebSocketClass = withConnector(connector);
 /** A browser-compatible WebSocket client on Node's sockets. */
 export type WebSocket = WebSocketClass;
+/** The stream-shaped client, with backpressure, on Node's sockets. */
+export const WebSocketStream: typeof WebSocketStreamClass = streamWithConnector(connector);
+/** The stream-shaped client, with backpressure, on Node's sockets. */
+export type WebSocketStream = WebSocketStreamClass;
 
+/** How long a closed transport waits for a half-closed peer to read what is still queued. */
+const LINGER = 5_000;
 /** Runs of chunks smaller than this are copied into one buffer; larger chunks go as they are. */
 const SMALL_CHUNK = 4 * 1024;
 /** The most bytes gathered into one buffer. */
@@ -465,7 +484,16 @@ class NodeTransport implements Transport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.destroy();
+    const socket = this.#socket;
+    if (this.#ended && socket.writableLength > 0 && !socket.destroyed) {
+      // The peer has finished sending (a half-close) but still reads: let what is queued, our
+      // close frame last, reach it instead of cutting it off. The socket closes itself once
+      // flushed; a peer that stops reading is cut off after LINGER ms without progress.
+      socket.setTimeout(LINGER, () => socket.destroy());
+      if (!socket.writableEnded) socket.end();
+      return;
+    }
+    socket.destroy();
   }
 
   pauseReading(): void {

@@ -11,7 +11,7 @@ import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Buffer } from "node:buffer";
-import { attach, handleUpgrade, serve, WebSocket, type WebSocketServer } from "../adapters/node.ts";
+import { attach, handleUpgrade, serve, WebSocket, type WebSocketServer, WebSocketStream } from "../adapters/node.ts";
 import type { UpgradeRequest } from "../handshake/rfc6455.ts";
 import { selfSignedCert } from "./_runtime.ts";
 
@@ -427,6 +427,34 @@ describe("node adapter: serve and the client", () => {
     assert.deepEqual([...answer.subarray(at)], [0x88, 0x02, 0x03, 0xe8]);
   });
 
+  test("a peer that half-closes after its close frame still receives all that is queued, our close frame last", async () => {
+    const BIG = 8 * 1024 * 1024;
+    const own = serve({ port: 0 }, (ws) => ws.send(new Uint8Array(BIG)));
+    try {
+      const p = (await own.listening).port;
+      const socket = net.connect({ port: p, host: "127.0.0.1", allowHalfOpen: true });
+      socket.on("error", () => {});
+      socket.pause();
+      socket.write(upgradeHead("/"));
+      await sleep(200);
+      // Close frame and FIN while 8 MiB wait unread in the server's socket buffer.
+      socket.end(clientFrame(8, new Uint8Array([0x03, 0xe8])));
+      await sleep(200);
+      const chunks: Buffer[] = [];
+      socket.on("data", (d: Buffer) => chunks.push(d));
+      const closed = new Promise((r) => socket.once("close", r));
+      socket.resume();
+      await Promise.race([closed, sleep(5000)]);
+      socket.destroy();
+      const got = Buffer.concat(chunks);
+      const at = got.indexOf("\r\n\r\n") + 4;
+      assert.equal(got.length - at, 10 + BIG + 4, "the whole message and the close frame arrived");
+      assert.deepEqual([...got.subarray(got.length - 4)], [0x88, 0x02, 0x03, 0xe8]);
+    } finally {
+      await own.close();
+    }
+  });
+
   test("close() stops listening at once and leaves open connections open", async () => {
     const own = serve({ port: 0 }, echo);
     const p = (await own.listening).port;
@@ -442,6 +470,48 @@ describe("node adapter: serve and the client", () => {
     assert.deepEqual(await got, ["after close()"]);
     ws.close();
     await once(ws, "close");
+  });
+
+  test("WebSocketStream: a paused reader stops the socket being read, so a sender waiting on drained() stalls", { timeout: 60_000 }, async () => {
+    const TOTAL = 400; // 25 MiB in 64 KiB messages
+    let sent = 0;
+    let senderDone = false;
+    let maxBuffered = 0;
+    const own = serve({ port: 0 }, async (ws) => {
+      for (let i = 0; i < TOTAL && ws.readyState === 1; i++) {
+        const m = new Uint8Array(64 * 1024);
+        new DataView(m.buffer).setUint32(0, i);
+        ws.send(m);
+        sent++;
+        maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
+        await ws.drained(256 * 1024);
+      }
+      senderDone = true;
+    });
+    try {
+      const p = (await own.listening).port;
+      const wss = new WebSocketStream(`ws://127.0.0.1:${p}/`, { readableHighWaterMark: 4 });
+      const reader = (await wss.opened).readable.getReader();
+      const next = async () => {
+        const { value } = await reader.read();
+        const v = value as Uint8Array;
+        return new DataView(v.buffer, v.byteOffset).getUint32(0);
+      };
+      for (let i = 0; i < 5; i++) assert.equal(await next(), i);
+      await sleep(700);
+      const sentWhilePaused = sent;
+      await sleep(300);
+      assert.equal(sent, sentWhilePaused, "the sender stalled while the reader was paused");
+      assert.ok(sentWhilePaused < TOTAL / 2, `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`);
+      for (let i = 5; i < TOTAL; i++) assert.equal(await next(), i);
+      await waitFor(() => senderDone, "the sender to finish");
+      assert.ok(maxBuffered <= 256 * 1024 + 64 * 1024 + 14, `bufferedAmount reached ${maxBuffered}`);
+      wss.close({ closeCode: 1000 });
+      await wss.closed;
+      console.log(`# node backpressure: ${sentWhilePaused} of ${TOTAL} 64 KiB messages sent while the reader paused; sender's bufferedAmount peaked at ${maxBuffered} B`);
+    } finally {
+      await own.close();
+    }
   });
 
   test("listening rejects with a clear error when the port is taken", async () => {
