@@ -658,7 +658,7 @@ function group9(): CaseDef[] {
       close: NORMAL,
       script: () => [...script(), closeAfter(deadline, false)],
       ok,
-      options: { long: true, reportTime: true, missingReason: `Did not receive the echo within ${deadline} seconds` },
+      options: { long: true, reportTime: true, missingReason: `No echo (deadline ${deadline} s)` },
     }));
   const sizes: Array<[number, string, number]> = [[64 * KiB, "64k", 10], [256 * KiB, "256k", 10], [MiB, "1M", 20], [4 * MiB, "4M", 40], [8 * MiB, "8M", 80], [16 * MiB, "16M", 100]];
   for (const [sub, isBinary] of [[1, false], [2, true]] as const) {

@@ -460,7 +460,7 @@ class Session {
     const received = this.#received;
     let behavior: Verdict = "FAILED";
     let reason = received.length === 0 && def.missingReason !== undefined
-      ? def.missingReason
+      ? `${def.missingReason}${this.#remoteCode !== null ? `: the peer closed with ${this.#remoteCode}` : ""}`
       : "Actual events differ from any expected";
     for (const [name, events] of this.#outcomes) {
       if (equalEvents(received, events)) {
@@ -511,7 +511,8 @@ class Session {
       why = behaviorClose === "WRONG CODE" ? reasonClose : reason;
     } else if (behavior === "INFORMATIONAL") {
       verdict = "INFORMATIONAL";
-      why = `${reason}; ${reasonClose}`;
+      const seen = received.length === 0 ? "no events" : `${received.length} event(s)`;
+      why = `Observed: ${seen}, peer close code ${this.#remoteCode ?? "none"}, ${this.#wasClean ? "clean" : "unclean"} close`;
     } else if (behaviorClose === "FAILED" || behaviorClose === "UNCLEAN") {
       verdict = "FAILED";
       why = reasonClose;

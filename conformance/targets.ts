@@ -38,8 +38,8 @@ export const SERVERS: Record<string, ServerTarget> = {
     description: "examples/echo_server.ts on Deno (adapters/deno.ts)",
     command: () => [bin("deno"), "run", "--allow-net", "--allow-env", "examples/echo_server.ts"],
   },
-  // "omniws-node": { description: "...", command: () => [bin("node"), "examples/echo_server_node.ts"] },
-  // "omniws-bun": { description: "...", command: () => [bin("bun"), "examples/echo_server_bun.ts"] },
+  "omniws-node": { description: "examples/echo_server_node.ts on Node (adapters/node.ts)", command: () => [bin("node"), "examples/echo_server_node.ts"] },
+  "omniws-bun": { description: "examples/echo_server_bun.ts on Bun (adapters/bun.ts)", command: () => [bin("bun"), "examples/echo_server_bun.ts"] },
   "ws": {
     description: "npm ws WebSocketServer on Node (calibration)",
     command: () => [bin("node"), "conformance/peers/ws_echo_server.ts"],
