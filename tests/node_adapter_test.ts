@@ -286,6 +286,31 @@ describe("node adapter: WebSockets inside an http server", () => {
     }
   });
 
+  test("the replies to one read batch leave in one socket write (101 response and 100 echoes)", async () => {
+    const { server, port } = await httpServer();
+    let writes = 0;
+    server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const write = socket.write;
+      socket.write = function (this: net.Socket, ...args: unknown[]) {
+        writes++;
+        return (write as (...a: unknown[]) => boolean).apply(this, args);
+      } as typeof socket.write;
+      handleUpgrade(req, socket, head, {}, echo);
+    });
+    try {
+      const frames: Buffer[] = [Buffer.from(upgradeHead("/"))];
+      for (let i = 0; i < 100; i++) frames.push(clientFrame(1, new TextEncoder().encode(`m${i}`)));
+      const answer = await rawExchange(port, Buffer.concat(frames), 500);
+      const at = answer.indexOf("\r\n\r\n") + 4;
+      const expected: number[] = [];
+      for (let i = 0; i < 100; i++) expected.push(0x81, `m${i}`.length, ...new TextEncoder().encode(`m${i}`));
+      assert.deepEqual([...answer.subarray(at)], expected);
+      assert.equal(writes, 1);
+    } finally {
+      await stopHttp(server);
+    }
+  });
+
   test("an upgraded socket outlives the http server's request and headers timeouts", async () => {
     const { server, port } = await httpServer({ requestTimeout: 300, headersTimeout: 200, connectionsCheckingInterval: 50 } as http.ServerOptions);
     server.keepAliveTimeout = 100;
