@@ -60,6 +60,25 @@ export interface WebSocketOptions extends ConnectionOptions, DriverOptions {
 }
 
 type BinaryType = "blob" | "arraybuffer";
+
+/**
+ * A listener as `addEventListener` takes it: a function or an object with `handleEvent`.
+ * Spelled out because Node's type package has no global name for it (the DOM's is
+ * `EventListenerOrEventListenerObject`), so the published declarations need no DOM lib.
+ */
+export type WebSocketEventListener = ((event: Event) => void) | { handleEvent(event: Event): void };
+
+/** Options of `addEventListener`, spelled out for the same reason as {@linkcode WebSocketEventListener}. */
+export interface WebSocketListenerOptions {
+  /** Listen in the capture phase. */
+  capture?: boolean;
+  /** Remove the listener after its first call. */
+  once?: boolean;
+  /** The listener will not call `preventDefault()`. */
+  passive?: boolean;
+  /** Remove the listener when this signal aborts. */
+  signal?: AbortSignal;
+}
 type Handler<E extends Event = Event> = ((this: WebSocket, ev: E) => unknown) | null;
 
 /** `CloseEvent` where the runtime lacks one (Node before 23). */
@@ -132,7 +151,7 @@ export class WebSocket extends EventTarget {
   #discarded = 0;
   #failed = false;
   #drainWaiters: Array<() => void> = [];
-  #wrappers = new WeakMap<EventListenerOrEventListenerObject, EventListener>();
+  #wrappers = new WeakMap<WebSocketEventListener, (event: Event) => void>();
 
   /**
    * Open a connection (client), as `new WebSocket(url, protocols)` does in a browser.
@@ -426,8 +445,8 @@ export class WebSocket extends EventTarget {
    */
   override addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: WebSocketEventListener | null,
+    options?: boolean | WebSocketListenerOptions,
   ): void {
     if (listener === null) return;
     let wrapper = this.#wrappers.get(listener);
@@ -448,7 +467,7 @@ export class WebSocket extends EventTarget {
   /** Removes a listener added with {@linkcode WebSocket.addEventListener}. */
   override removeEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
+    listener: WebSocketEventListener | null,
     options?: boolean | EventListenerOptions,
   ): void {
     const wrapper = listener === null ? undefined : this.#wrappers.get(listener);
