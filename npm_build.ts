@@ -51,16 +51,35 @@ export const NPM_FIELDS = {
     "browser",
   ],
   engines: { node: ">=20" },
-  sideEffects: false,
 } as const;
 
 /** The npm package's name (the JSR name is `deno.json`'s `name`). */
 export const NPM_NAME = "omniws";
 
-/** Where an export's four files live, relative to the package root, each starting with `./`. */
+/**
+ * Where an export's files live, relative to the package root, each starting with `./`. An export
+ * whose modules use top-level `await` has no `require` (CommonJS cannot wait for a module).
+ */
 export interface ExportTarget {
   import: { types: string; default: string };
-  require: { types: string; default: string };
+  require?: { types: string; default: string };
+}
+
+/** What {@linkcode analyzeSources} learns from the sources reachable from the exports. */
+export interface SourceAnalysis {
+  /** Every source reachable from the exports through relative imports, relative to the root. */
+  files: string[];
+  /** Sources that use top-level `await` themselves or import (transitively) one that does. */
+  topLevelAwait: Set<string>;
+  /**
+   * Sources with top-level statements other than imports, exports and declarations (a loop that
+   * fills a module's own table counts too: the list errs on the safe side).
+   */
+  sideEffects: string[];
+  /** Each source's relative imports, as sources. */
+  imports: Record<string, string[]>;
+  /** Each source's non-relative imports (`node:net`, ...). */
+  builtins: Record<string, string[]>;
 }
 
 /** The parts of `deno.json` the build reads. */
@@ -106,20 +125,89 @@ function stem(path: string): string {
 }
 
 /** The npm files for a `deno.json` export target such as `./adapters/deno.ts`. */
-export function exportTarget(source: string): ExportTarget {
+export function exportTarget(source: string, commonjs = true): ExportTarget {
   const s = stem(source);
+  const target: ExportTarget = { import: { types: `./${s}.d.ts`, default: `./${s}.js` } };
+  if (commonjs) target.require = { types: `./cjs/${s}.d.ts`, default: `./cjs/${s}.js` };
+  return target;
+}
+
+/** Whether a statement list has an `await` outside any function (top-level await). */
+function hasTopLevelAwait(node: ts.Node): boolean {
+  if (ts.isFunctionLike(node) || ts.isClassLike(node)) return false;
+  if (
+    ts.isAwaitExpression(node) || (ts.isForOfStatement(node) && node.awaitModifier !== undefined)
+  ) return true;
+  return ts.forEachChild(node, hasTopLevelAwait) === true;
+}
+
+/** Whether a top-level statement only declares or imports/exports (assuming pure initialisers). */
+function declaresOnly(statement: ts.Statement): boolean {
+  return ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement) ||
+    ts.isImportEqualsDeclaration(statement) || ts.isFunctionDeclaration(statement) ||
+    ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement) ||
+    ts.isTypeAliasDeclaration(statement) || ts.isEnumDeclaration(statement) ||
+    ts.isModuleDeclaration(statement) || ts.isVariableStatement(statement) ||
+    ts.isEmptyStatement(statement);
+}
+
+/**
+ * Walks the relative imports from the `deno.json` exports and finds which sources use top-level
+ * `await` (directly or through an import) and which have side effects when loaded.
+ *
+ * @param root The repository root.
+ * @param deno The parsed `deno.json`.
+ * @returns The reachable sources and what they need.
+ */
+export function analyzeSources(root: string, deno: DenoJson): SourceAnalysis {
+  const imports = new Map<string, string[]>();
+  const builtins: Record<string, string[]> = {};
+  const awaits = new Set<string>();
+  const sideEffects: string[] = [];
+  const queue = Object.values(denoExports(deno)).map((p) => p.replace(/^\.\//, ""));
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    if (imports.has(file)) continue;
+    const text = Deno.readTextFileSync(`${root}/${file}`);
+    const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+    const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
+    const specifiers = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+    builtins[file] = specifiers.filter((spec) => !spec.startsWith("./") && !spec.startsWith("../"));
+    const deps = specifiers
+      .filter((spec) => spec.startsWith("./") || spec.startsWith("../"))
+      .map((spec) => new URL(spec, `file:///r/${dir}/`).pathname.slice("/r/".length));
+    imports.set(file, deps);
+    queue.push(...deps);
+    if (sf.statements.some(hasTopLevelAwait)) awaits.add(file);
+    if (!sf.statements.every(declaresOnly)) sideEffects.push(file);
+  }
+  // A module that imports a module with top-level await waits too.
+  const topLevelAwait = new Set<string>();
+  const waits = (file: string, seen: Set<string>): boolean => {
+    if (awaits.has(file)) return true;
+    if (seen.has(file)) return false;
+    seen.add(file);
+    return (imports.get(file) ?? []).some((dep) => waits(dep, seen));
+  };
+  for (const file of imports.keys()) if (waits(file, new Set())) topLevelAwait.add(file);
   return {
-    import: { types: `./${s}.d.ts`, default: `./${s}.js` },
-    require: { types: `./cjs/${s}.d.ts`, default: `./cjs/${s}.js` },
+    files: [...imports.keys()].sort(),
+    topLevelAwait,
+    sideEffects: sideEffects.sort(),
+    imports: Object.fromEntries(imports),
+    builtins,
   };
 }
 
-/** The `package.json` for a `deno.json`. */
-export function packageJsonFor(deno: DenoJson): Record<string, unknown> {
+/** The `package.json` for a `deno.json` and the analysis of its sources. */
+export function packageJsonFor(deno: DenoJson, analysis: SourceAnalysis): Record<string, unknown> {
   const exports = denoExports(deno);
   const main = exports["."];
+  const commonjs = (source: string) => !analysis.topLevelAwait.has(source.replace(/^\.\//, ""));
   const npmExports: Record<string, ExportTarget> = {};
-  for (const [key, source] of Object.entries(exports)) npmExports[key] = exportTarget(source);
+  for (const [key, source] of Object.entries(exports)) {
+    npmExports[key] = exportTarget(source, commonjs(source));
+  }
   const pkg: Record<string, unknown> = {
     name: NPM_NAME,
     version: deno.version,
@@ -129,13 +217,20 @@ export function packageJsonFor(deno: DenoJson): Record<string, unknown> {
     type: "module",
   };
   if (main !== undefined) {
-    const t = exportTarget(main);
-    pkg.main = t.require.default;
+    const t = exportTarget(main, commonjs(main));
+    pkg.main = t.require?.default ?? t.import.default;
     pkg.module = t.import.default;
     pkg.types = t.import.types;
   }
   pkg.exports = npmExports;
-  pkg.sideEffects = NPM_FIELDS.sideEffects;
+  // Bundlers may drop any module whose exports go unused, except these (e.g. a polyfill).
+  pkg.sideEffects = analysis.sideEffects.length === 0
+    ? false
+    : analysis.sideEffects.flatMap((file) =>
+      analysis.topLevelAwait.has(file)
+        ? [`./${stem(file)}.js`]
+        : [`./${stem(file)}.js`, `./cjs/${stem(file)}.js`]
+    );
   pkg.engines = { ...NPM_FIELDS.engines };
   return pkg;
 }
@@ -365,6 +460,14 @@ export function buildNpm(options: BuildOptions): BuildResult {
   if (diagnostics.some((d) => d.category === ts.DiagnosticCategory.Error)) {
     throw new Error(`Type checking failed:\n${formatDiagnostics(diagnostics, root)}`);
   }
+  const analysis = analyzeSources(root, deno);
+  if (JSON.stringify(analysis.files) !== JSON.stringify(sources)) {
+    throw new Error(
+      `The import walk and the compiler disagree on the sources: ${analysis.files.join(", ")} / ${
+        sources.join(", ")
+      }`,
+    );
+  }
   const notOnJsr = sources.filter((s) => !publishedToJsr(deno, s));
   if (notOnJsr.length > 0) {
     throw new Error(
@@ -383,7 +486,8 @@ export function buildNpm(options: BuildOptions): BuildResult {
   }
 
   // 2. JavaScript, as ES modules and as CommonJS, each file transpiled alone (checked above),
-  // without comments: the docs ship in the declarations.
+  // without comments: the docs ship in the declarations. Modules that wait at the top level
+  // (directly or through an import) get no CommonJS version: CommonJS cannot wait.
   const formats = [
     { dir: out, module: ts.ModuleKind.ESNext },
     { dir: `${out}/cjs`, module: ts.ModuleKind.CommonJS },
@@ -391,7 +495,8 @@ export function buildNpm(options: BuildOptions): BuildResult {
   for (const source of sources) {
     const text = Deno.readTextFileSync(`${root}/${source}`);
     const s = stem(source);
-    for (const format of formats) {
+    const commonjs = !analysis.topLevelAwait.has(source);
+    for (const format of commonjs ? formats : formats.slice(0, 1)) {
       const result = ts.transpileModule(text, {
         fileName: source,
         reportDiagnostics: true,
@@ -414,13 +519,20 @@ export function buildNpm(options: BuildOptions): BuildResult {
       }
       write(`${format.dir}/${s}.js`, result.outputText);
     }
-    Deno.copyFileSync(`${out}/${s}.d.ts`, `${out}/cjs/${s}.d.ts`);
+    if (commonjs) Deno.copyFileSync(`${out}/${s}.d.ts`, `${out}/cjs/${s}.d.ts`);
   }
   write(`${out}/cjs/package.json`, `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
-  log(`compiled ${sources.length} modules: ES modules, CommonJS (cjs/) and declarations`);
+  const esmOnly = [...analysis.topLevelAwait];
+  log(
+    `compiled ${sources.length} modules: ES modules, CommonJS (cjs/) and declarations` +
+      (esmOnly.length > 0 ? ` (ES module only, for top-level await: ${esmOnly.join(", ")})` : ""),
+  );
+  if (analysis.sideEffects.length > 0) {
+    log(`modules with side effects: ${analysis.sideEffects.join(", ")}`);
+  }
 
   // 3. package.json, README, LICENSE.
-  const packageJson = packageJsonFor(deno);
+  const packageJson = packageJsonFor(deno, analysis);
   write(`${out}/package.json`, `${JSON.stringify(packageJson, null, 2)}\n`);
   for (const file of ["README.md", "LICENSE"]) {
     if (exists(`${root}/${file}`)) Deno.copyFileSync(`${root}/${file}`, `${out}/${file}`);
@@ -457,6 +569,7 @@ export function checkPackage(root: string, out: string): Record<string, string[]
   const problems: string[] = [];
   const jsr = denoExports(deno);
   const npmExports = (pkg.exports ?? {}) as Record<string, unknown>;
+  const analysis = analyzeSources(root, deno);
 
   for (const key of Object.keys(jsr)) {
     if (!(key in npmExports)) {
@@ -469,7 +582,7 @@ export function checkPackage(root: string, out: string): Record<string, string[]
   for (const [key, source] of Object.entries(jsr)) {
     const actual = npmExports[key];
     if (actual === undefined) continue;
-    const expected = exportTarget(source);
+    const expected = exportTarget(source, !analysis.topLevelAwait.has(source.replace(/^\.\//, "")));
     if (JSON.stringify(actual) !== JSON.stringify(expected)) {
       problems.push(
         `package.json export "${key}" is ${JSON.stringify(actual)}, expected ${
@@ -477,14 +590,9 @@ export function checkPackage(root: string, out: string): Record<string, string[]
         }`,
       );
     }
-    for (
-      const file of [
-        expected.import.types,
-        expected.import.default,
-        expected.require.types,
-        expected.require.default,
-      ]
-    ) {
+    const files = [expected.import.types, expected.import.default];
+    if (expected.require) files.push(expected.require.types, expected.require.default);
+    for (const file of files) {
       if (!exists(`${out}/${file}`)) problems.push(`export "${key}": ${file} does not exist`);
     }
   }
@@ -495,7 +603,14 @@ export function checkPackage(root: string, out: string): Record<string, string[]
   if (deno.license !== undefined && pkg.license !== deno.license) {
     problems.push(`license is ${pkg.license}, deno.json has ${deno.license}`);
   }
-  if (pkg.sideEffects !== false) problems.push("sideEffects is not false");
+  const expectedPkg = packageJsonFor(deno, analysis);
+  if (JSON.stringify(pkg.sideEffects) !== JSON.stringify(expectedPkg.sideEffects)) {
+    problems.push(
+      `sideEffects is ${JSON.stringify(pkg.sideEffects)}, expected ${
+        JSON.stringify(expectedPkg.sideEffects)
+      }`,
+    );
+  }
   for (
     const field of [
       "dependencies",

@@ -23,7 +23,13 @@
  */
 
 import ts from "typescript";
-import { buildNpm, denoExports, type DenoJson, specifierTransformer } from "../npm_build.ts";
+import {
+  analyzeSources,
+  buildNpm,
+  denoExports,
+  type DenoJson,
+  specifierTransformer,
+} from "../npm_build.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -275,8 +281,8 @@ const TSCONFIGS: Record<string, { files: string[]; compilerOptions: Record<strin
     },
   },
   // A browser or bundler user: bundler resolution, the DOM lib, no Node types.
-  "bundler (DOM lib, no @types/node)": {
-    files: ["consumer.mts"],
+  "bundler (DOM lib, no @types/node; exports that import no node: built-ins)": {
+    files: ["consumer_web.mts"],
     compilerOptions: {
       module: "esnext",
       moduleResolution: "bundler",
@@ -429,8 +435,19 @@ export async function verifyNpm(options: VerifyOptions = {}): Promise<VerifyRepo
       `${app}/exchange.cjs`,
       transpile(scenario, "exchange.ts", ts.ModuleKind.CommonJS, (s) => s),
     );
+    // Exports whose modules wait at the top level have no `require` condition (npm_build.ts).
+    const installedPkg = JSON.parse(
+      Deno.readTextFileSync(`${app}/node_modules/omniws/package.json`),
+    ) as {
+      exports: Record<string, { require?: unknown }>;
+    };
+    const requirable = subpaths.filter((sub) => installedPkg.exports[sub]?.require !== undefined);
+    const esmOnly = subpaths.filter((sub) => !requirable.includes(sub));
+    if (esmOnly.length > 0) {
+      log(`verify:npm: ES module only (top-level await): ${esmOnly.join(", ")}`);
+    }
     Deno.writeTextFileSync(`${app}/smoke.mjs`, smokeSource("import", subpaths));
-    Deno.writeTextFileSync(`${app}/smoke.cjs`, smokeSource("require", subpaths));
+    Deno.writeTextFileSync(`${app}/smoke.cjs`, smokeSource("require", requirable));
 
     const node20 = systemNode();
     const runtimes: { name: string; cmd: string; args: string[]; suite: boolean }[] = [];
@@ -547,7 +564,19 @@ export async function verifyNpm(options: VerifyOptions = {}): Promise<VerifyRepo
 
     // 5. A TypeScript consumer against the shipped declarations.
     Deno.writeTextFileSync(`${app}/consumer.mts`, consumerSource(subpaths, false));
-    Deno.writeTextFileSync(`${app}/consumer.cts`, consumerSource(subpaths, true));
+    Deno.writeTextFileSync(`${app}/consumer.cts`, consumerSource(requirable, true));
+    // A browser or bundler user has no @types/node: only exports that import no built-ins.
+    const analysis = analyzeSources(root, deno);
+    const usesBuiltins = (file: string, seen = new Set<string>()): boolean => {
+      if (seen.has(file)) return false;
+      seen.add(file);
+      return (analysis.builtins[file] ?? []).length > 0 ||
+        (analysis.imports[file] ?? []).some((f) => usesBuiltins(f, seen));
+    };
+    const webSubpaths = subpaths.filter((sub) =>
+      !usesBuiltins(denoExports(deno)[sub]!.replace(/^\.\//, ""))
+    );
+    Deno.writeTextFileSync(`${app}/consumer_web.mts`, consumerSource(webSubpaths, false));
     Deno.writeTextFileSync(`${app}/core_only.mts`, consumerSource(["."], false));
     for (const [i, [name, config]] of Object.entries(TSCONFIGS).entries()) {
       started = performance.now();
