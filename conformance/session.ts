@@ -11,7 +11,9 @@
  * (who started closing, clean when required, close code in the expected set, who dropped TCP).
  * The single verdict combines both, strictly: closed by the wrong endpoint or unclean when a
  * clean close was required is FAILED; a wrong close code is NON-STRICT (FAILED in group 7, as
- * upstream); a fuzzing client having to drop TCP itself is NON-STRICT.
+ * upstream); a fuzzing client having to drop TCP itself is NON-STRICT; and, stricter than
+ * upstream, a peer that fails the connection by dropping TCP without sending a close frame is
+ * NON-STRICT (RFC 6455 §7.1.7 says it SHOULD send one).
  *
  * @module
  */
@@ -519,6 +521,11 @@ class Session {
     } else if (behaviorClose === "WRONG CODE" || behaviorClose === "FAILED BY CLIENT") {
       verdict = "NON-STRICT";
       why = reasonClose;
+    } else if (!expected.closedByMe && !this.#closedByMe && !this.#closeReceived) {
+      // RFC 6455 §7.1.7: an endpoint failing an established connection SHOULD send a Close frame
+      // first. Autobahn accepts a bare drop; not following a SHOULD is its NON-STRICT.
+      verdict = "NON-STRICT";
+      why = "The peer failed the connection by dropping TCP without a close frame (RFC 6455 §7.1.7: it SHOULD send one)";
     } else {
       verdict = behavior;
       why = behavior === "OK" ? "OK" : reason;
