@@ -9,7 +9,8 @@
  * produced for one read leaves in one `write` call. What Bun measured (1.4):
  *
  * - `write()` is partial under a slow reader (about 4 MB fit on loopback, then 0): the remainder
- *   waits here and counts in `bufferedAmount`.
+ *   waits here, in order, and counts in `bufferedAmount`; each `drain` writes on and wakes the
+ *   writers waiting for room (`drained()`, `WebSocketStream` writes).
  * - Each `data` buffer is fresh memory of its own (a new `ArrayBuffer` per call, never reused,
  *   TCP and TLS), so it is handed to the core without a copy; `tests/bun_adapter_test.ts` pins it.
  * - `pause()` / `resume()` stop and restart reading, so the peer's sends stall (TCP backpressure).
@@ -37,6 +38,15 @@
  * };
  * ```
  *
+ * @example Streams with backpressure: a slow reader pauses the socket
+ * ```ts ignore
+ * import { WebSocketStream } from "@omniws/omniws/bun";
+ * const wss = new WebSocketStream("ws://127.0.0.1:9001/");
+ * const { readable, writable } = await wss.opened;
+ * await writable.getWriter().write("hello");
+ * for await (const message of readable) console.log(message);
+ * ```
+ *
  * @example A `wss:` server and a client trusting its certificate
  * ```ts ignore
  * import { serve, WebSocket } from "@omniws/omniws/bun";
@@ -57,9 +67,12 @@ import {
   type WebSocketServer,
 } from "./_session.ts";
 import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
+import { streamWithConnector, type WebSocketStream as WebSocketStreamClass } from "./_websocket_stream.ts";
 
 export type { ConnectionHandler, HttpAnswer, UpgradeDecision, WebSocketServer } from "./_session.ts";
 export type { WebSocketOptions } from "./_websocket.ts";
+export { WebSocketError } from "./_websocket_stream.ts";
+export type { WebSocketCloseInfo, WebSocketStreamConnection, WebSocketStreamOptions } from "./_websocket_stream.ts";
 
 // The slice of Bun's API this adapter uses, declared structurally so the module type-checks
 // without bun-types (and loads, without running, on Deno and Node).
@@ -201,11 +214,13 @@ const connector: Connector = (target, sink, tls) =>
 export const WebSocket: typeof WebSocketClass = withConnector(connector);
 /** A browser-compatible WebSocket client on Bun's sockets. */
 export type WebSocket = WebSocketClass;
+/** The stream-shaped client, with backpressure (reading pauses the Bun socket), on Bun's sockets. */
+export const WebSocketStream: typeof WebSocketStreamClass = streamWithConnector(connector);
+/** The stream-shaped client, with backpressure (reading pauses the Bun socket), on Bun's sockets. */
+export type WebSocketStream = WebSocketStreamClass;
 
 /** Chunks are gathered (copied) into buffers of up to this size; larger ones are written as they are. */
 const GATHER_LIMIT = 16 * 1024;
-/** Writers waiting for room are told once the queue is back at or below this. */
-const LOW_WATER = 64 * 1024;
 
 /** One handler object for every socket: each socket's `data` is its transport. */
 const HANDLER: BunSocketHandler = {
@@ -239,8 +254,9 @@ class BunTransport implements Transport {
   connecting: { resolve(t: Transport): void; reject(reason: Error): void } | null = null;
   #socket: BunSocket | null = null;
   readonly #sink: TransportSink;
-  /** Bytes not yet taken by the socket: `#queue[0]` from `#offset` on, then the rest. */
+  /** Bytes not yet taken by the socket: `#queue[#head]` from `#offset` on, then the rest. */
   #queue: Uint8Array[] = [];
+  #head = 0;
   #offset = 0;
   #queued = 0;
   #waiting = false;
@@ -282,6 +298,7 @@ class BunTransport implements Transport {
     this.#closed = true;
     const lost = this.#queued > 0;
     this.#queue = [];
+    this.#head = 0;
     this.#offset = 0;
     this.#queued = 0;
     const s = this.#socket;
@@ -374,7 +391,8 @@ class BunTransport implements Transport {
 
   /**
    * Write as much of the queue as the socket takes; the rest waits for `drain`, which calls
-   * this again and tells waiting writers once the queue is down to {@linkcode LOW_WATER}.
+   * this again and then tells waiting writers (each compares `bufferedAmount` with its own
+   * threshold: `drained(n)`, a stream's high-water mark).
    */
   flush(onDrain = false): void {
     const s = this.#socket;
@@ -393,21 +411,21 @@ class BunTransport implements Transport {
       this.#waiting = false;
       if (this.#wantCloseWrite) this.#shutdown();
     }
-    if (onDrain && this.#queued <= LOW_WATER) this.#sink.drained();
+    if (onDrain) this.#sink.drained();
   }
 
   /** The next buffer to write: the head chunk's rest if large, else small chunks gathered. */
   #next(): Uint8Array {
-    const head = this.#queue[0];
+    const head = this.#queue[this.#head];
     const rest = head.length - this.#offset;
-    if (rest >= GATHER_LIMIT || this.#queue.length === 1) {
+    if (rest >= GATHER_LIMIT || this.#queue.length === this.#head + 1) {
       return this.#offset === 0 ? head : head.subarray(this.#offset);
     }
     const size = Math.min(this.#queued, GATHER_LIMIT);
     const out = new Uint8Array(size);
     let at = 0;
     let off = this.#offset;
-    for (let i = 0; at < size; i++) {
+    for (let i = this.#head; at < size; i++) {
       const c = this.#queue[i];
       const take = Math.min(c.length - off, size - at);
       out.set(off === 0 && take === c.length ? c : c.subarray(off, off + take), at);
@@ -421,14 +439,21 @@ class BunTransport implements Transport {
   #consume(n: number): void {
     this.#queued -= n;
     while (n > 0) {
-      const rest = this.#queue[0].length - this.#offset;
+      const rest = this.#queue[this.#head].length - this.#offset;
       if (n < rest) {
         this.#offset += n;
         return;
       }
       n -= rest;
-      this.#queue.shift();
       this.#offset = 0;
+      if (++this.#head === this.#queue.length) {
+        this.#queue.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+        // Drop written chunks in bulk, not one shift() per chunk.
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
     }
   }
 

@@ -105,10 +105,12 @@ function serverFrames(buf: Buffer): { op: number; payload: Buffer }[] {
   return out;
 }
 
-test("adapters/bun.ts loads on every runtime and exports serve and WebSocket", () => {
+test("adapters/bun.ts loads on every runtime and exports serve, WebSocket, WebSocketStream and WebSocketError", () => {
   assert.equal(typeof adapter.serve, "function");
   assert.equal(typeof adapter.WebSocket, "function");
   assert.equal(adapter.WebSocket.OPEN, 1);
+  assert.equal(typeof adapter.WebSocketStream, "function");
+  assert.equal(new adapter.WebSocketError("x", 1011).closeCode, 1011);
 });
 
 describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
@@ -363,6 +365,99 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     serverSocket!.close();
     s.destroy();
     await server.close();
+  });
+
+  test("WebSocketStream: echo over streams, then a clean close", async () => {
+    const server = adapter.serve({ port: 0 }, echo);
+    const { port } = await server.listening;
+    const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`);
+    const { readable, writable } = await wss.opened;
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    await writer.write("stream text");
+    await writer.write(new Uint8Array([9, 8, 7]));
+    assert.equal((await reader.read()).value, "stream text");
+    assert.deepEqual((await reader.read()).value, new Uint8Array([9, 8, 7]));
+    wss.close({ closeCode: 1000 });
+    assert.deepEqual(await wss.closed, { closeCode: 1000, reason: "" });
+    await server.close();
+  });
+
+  test("WebSocketStream: a slow reader pauses the Bun socket, so the sender's queue holds the rest", {
+    timeout: 60_000,
+  }, async () => {
+    const N = 40;
+    const SIZE = 1 << 20;
+    let serverSocket: WebSocketType | null = null;
+    const server = adapter.serve({ port: 0 }, (ws) => {
+      serverSocket = ws;
+      for (let i = 0; i < N; i++) ws.send(pattern(200 + i, SIZE));
+    });
+    const { port } = await server.listening;
+    const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`, { readableHighWaterMark: 2 });
+    const { readable } = await wss.opened;
+    await waitFor(() => serverSocket !== null, "the server socket");
+    await sleep(300);
+    // Not reading: the client holds its 2 queued messages, one in assembly and what the kernel
+    // buffers; everything else waits in the server's queue (measured: 33.8 of 41.9 MB).
+    const held = serverSocket!.bufferedAmount;
+    assert.ok(held > N * SIZE / 2, `the server still holds ${held} bytes while the client does not read`);
+    const reader = readable.getReader();
+    for (let i = 0; i < N; i++) {
+      const { value } = await reader.read();
+      assert.ok(Buffer.from(pattern(200 + i, SIZE)).equals(value as Uint8Array), `message ${i} intact and in order`);
+    }
+    assert.equal(serverSocket!.bufferedAmount, 0);
+    wss.close();
+    await wss.closed;
+    await server.close();
+  });
+
+  test("WebSocketStream: writes wait while the peer does not read (bounded by writableHighWaterMark)", {
+    timeout: 60_000,
+  }, async () => {
+    // A raw server that completes the handshake and then never reads.
+    const { createHash } = await import("node:crypto");
+    let peer: net.Socket | null = null;
+    const raw = net.createServer((sock) => {
+      peer = sock;
+      sock.on("error", () => {});
+      sock.once("data", (d) => {
+        const key = /sec-websocket-key: *(\S+)/i.exec(d.toString())![1];
+        const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+        sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        sock.pause();
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+    const port = (raw.address() as net.AddressInfo).port;
+    const HIGH = 1 << 20;
+    const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`, { writableHighWaterMark: HIGH });
+    const { writable } = await wss.opened;
+    const writer = writable.getWriter();
+    let written = 0;
+    const chunk = new Uint8Array(256 * 1024);
+    (async () => {
+      try {
+        for (let i = 0; i < 400; i++) {
+          await writer.write(chunk);
+          written++;
+        }
+      } catch {
+        // The connection is torn down at the end of the test.
+      }
+    })();
+    await sleep(300);
+    const first = written;
+    await sleep(300);
+    assert.equal(written, first, "the writer is stalled");
+    assert.ok(first < 400, "not everything was accepted");
+    // Accepted: what the kernel took (send and peer's receive buffers, about 4 MB on loopback
+    // here) plus at most the high-water mark and one chunk; measured 19 x 256 KiB.
+    assert.ok(first * chunk.length < 24 << 20, `${first} writes of 256 KiB resolved`);
+    peer!.destroy();
+    raw.close();
+    await wss.closed.catch(() => {});
   });
 
   test("Bun hands each data chunk over in fresh memory, TCP and TLS (so the adapter need not copy)", {
