@@ -56,6 +56,7 @@ export class WebSocketError extends Error {
   readonly reason: string;
 
   /**
+   * An error carrying the close code and reason of the failed connection.
    * @param message What went wrong.
    * @param closeCode The close code.
    * @param reason The close reason.

@@ -67,7 +67,10 @@ export class ClientConnection extends Connection {
   #answerBytes = 0;
   #protocol = "";
 
-  /** @param options Where to connect and what to offer. */
+  /**
+   * A client connection whose opening request is ready in `takeOutput()`.
+   * @param options Where to connect and what to offer.
+   */
   constructor(options: ClientOptions) {
     super("client", options);
     const host = options.host;

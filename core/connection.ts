@@ -204,6 +204,7 @@ export abstract class Connection implements FrameSink {
   #poolPos = 0;
 
   /**
+   * A connection for one end; the subclasses add the handshake.
    * @param role Which end this is.
    * @param options Limits and behaviour.
    */

@@ -40,6 +40,7 @@ export class UsageError extends Error {
   readonly code: UsageErrorCode;
 
   /**
+   * A usage error with its stable code.
    * @param code Stable machine-readable code.
    * @param message Human-readable explanation, sentence case, no trailing period.
    */
@@ -98,6 +99,7 @@ export class ProtocolError extends Error {
   readonly status: number;
 
   /**
+   * A protocol error with its stable code and the close code or HTTP status answered.
    * @param code Stable machine-readable code.
    * @param message Human-readable explanation, sentence case, no trailing period.
    * @param closeCode The close code sent to the peer, or 0.

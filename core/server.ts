@@ -108,7 +108,10 @@ export class ServerConnection extends Connection {
   readonly #plainHttp: boolean;
   #httpRequest: HttpRequestHead | null = null;
 
-  /** @param options Limits, behaviour, extensions and the versions to accept. */
+  /**
+   * A server connection waiting for the client's opening request.
+   * @param options Limits, behaviour, extensions and the versions to accept.
+   */
   constructor(options: ServerOptions = {}) {
     super("server", options);
     const limits: { maxHeadSize?: number; maxHeaders?: number } = {};

@@ -122,6 +122,7 @@ export class FrameParser {
   #pos = 0;
 
   /**
+   * A parser that reports frames to `sink` as their bytes arrive.
    * @param sink Receives the frames.
    * @param options Masking direction, size limit and extension RSV bits.
    */
