@@ -66,6 +66,21 @@ export const CLIENTS: Record<string, ClientTarget> = {
     description: "ClientConnection over node:net on Bun",
     command: (base, agent) => [bin("bun"), "conformance/clients/run_omniws_client.ts", base, agent, "4"],
   },
+  "deno-native": {
+    description: "Deno's native WebSocket client (calibration)",
+    command: (base, agent) => [bin("deno"), "run", "--allow-net", "conformance/peers/whatwg_echo_client.ts", base, agent],
+    calibration: true,
+  },
+  "node-native": {
+    description: "Node 24's global WebSocket client (calibration)",
+    command: (base, agent) => [bin("node"), "conformance/peers/whatwg_echo_client.ts", base, agent],
+    calibration: true,
+  },
+  "bun-native": {
+    description: "Bun's native WebSocket client (calibration)",
+    command: (base, agent) => [bin("bun"), "conformance/peers/whatwg_echo_client.ts", base, agent],
+    calibration: true,
+  },
   "ws": {
     description: "npm ws WebSocket client on Node (calibration)",
     command: (base, agent) => [bin("node"), "conformance/peers/ws_echo_client.ts", base, agent],
