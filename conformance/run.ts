@@ -17,7 +17,8 @@
  *   --update-expected        rewrite conformance/expected.json from this run
  *   --no-check               do not compare with conformance/expected.json
  * Without --server/--client: the omniws server and the omniws client on every runtime.
- * Exits non-zero when a verdict differs from the pinned one.
+ * Exits non-zero when an omniws verdict differs from the pinned one (calibration peers are
+ * timing-dependent: their differences are printed, not checked).
  *
  * @module
  */
@@ -171,13 +172,21 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!o.check) return 0;
+  // Only omniws's verdicts gate: calibration peers and ad-hoc URLs are timing-dependent or unpinned.
   const expected = readExpected(EXPECTED_PATH);
-  const diffs = targets.flatMap((t) => diffExpected(expected, t));
+  const gating = (t: TargetReport) => {
+    const [role, name] = [t.name.slice(0, t.name.indexOf(":")), t.name.slice(t.name.indexOf(":") + 1)];
+    const registry: Record<string, { calibration?: boolean }> = role === "server" ? SERVERS : CLIENTS;
+    return registry[name] !== undefined && registry[name].calibration !== true;
+  };
+  const notes = targets.filter((t) => !gating(t)).flatMap((t) => diffExpected(expected, t));
+  if (notes.length > 0) console.log(`Calibration peers differ from their pins (informational, not checked):\n${notes.join("\n")}`);
+  const diffs = targets.filter(gating).flatMap((t) => diffExpected(expected, t));
   if (diffs.length > 0) {
     console.log(`Verdicts differ from conformance/expected.json:\n${diffs.join("\n")}`);
     return 1;
   }
-  console.log("Verdicts match conformance/expected.json");
+  console.log("omniws verdicts match conformance/expected.json");
   return 0;
 }
 
