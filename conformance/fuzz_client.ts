@@ -33,7 +33,9 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
  */
 export async function runFuzzingClient(options: FuzzingClientOptions): Promise<CaseResult[]> {
   const target = new URL(options.url);
-  if (target.protocol !== "ws:") throw new TypeError(`Only ws:// URLs are supported, got ${options.url}`);
+  if (target.protocol !== "ws:") {
+    throw new TypeError(`Only ws:// URLs are supported, got ${options.url}`);
+  }
   const host = target.hostname.replace(/^\[|\]$/g, "");
   const port = Number(target.port || 80);
   const path = `${target.pathname || "/"}${target.search}`;
@@ -52,7 +54,14 @@ export async function runFuzzingClient(options: FuzzingClientOptions): Promise<C
   return results;
 }
 
-async function runOne(host: string, port: number, hostHeader: string, path: string, def: CaseDef, timeScale: number): Promise<CaseResult> {
+async function runOne(
+  host: string,
+  port: number,
+  hostHeader: string,
+  path: string,
+  def: CaseDef,
+  timeScale: number,
+): Promise<CaseResult> {
   const started = performance.now();
   let opened: { socket: net.Socket; rest: Uint8Array };
   try {
@@ -109,8 +118,12 @@ export function openingHandshake(
       socket.removeAllListeners("close");
       socket.removeAllListeners("error");
       if (!/^HTTP\/1\.1 101\b/.test(head.start)) return fail(`unexpected response: ${head.start}`);
-      if (head.headers.get("sec-websocket-accept") !== acceptFor(key)) return fail("wrong Sec-WebSocket-Accept");
-      if ((head.headers.get("sec-websocket-extensions") ?? "") !== "") return fail("server answered with extensions nobody offered");
+      if (head.headers.get("sec-websocket-accept") !== acceptFor(key)) {
+        return fail("wrong Sec-WebSocket-Accept");
+      }
+      if ((head.headers.get("sec-websocket-extensions") ?? "") !== "") {
+        return fail("server answered with extensions nobody offered");
+      }
       resolve({ socket, rest: head.rest });
     });
     socket.write(clientRequest(hostHeader, path, key));

@@ -17,7 +17,16 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { runCase } from "./session.ts";
-import { bytes, concat, encodeFrame, FrameReader, httpError, OP, parseHead, serverResponse } from "./wire.ts";
+import {
+  bytes,
+  concat,
+  encodeFrame,
+  FrameReader,
+  httpError,
+  OP,
+  parseHead,
+  serverResponse,
+} from "./wire.ts";
 
 /** Options of {@linkcode startFuzzingServer}. */
 export interface FuzzingServerOptions {
@@ -76,7 +85,10 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
       socket.off("data", onData);
       const [method, target] = head.start.split(" ");
       const key = head.headers.get("sec-websocket-key");
-      if (method !== "GET" || key === undefined || !/websocket/i.test(head.headers.get("upgrade") ?? "")) {
+      if (
+        method !== "GET" || key === undefined ||
+        !/websocket/i.test(head.headers.get("upgrade") ?? "")
+      ) {
         socket.end(httpError(400, "Not a WebSocket upgrade request"));
         return;
       }
@@ -96,18 +108,23 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
       if (url.pathname === "/runCase") {
         const n = url.searchParams.get("case");
         const tuple = url.searchParams.get("casetuple");
-        const def = tuple !== null ? byId.get(tuple) : n !== null ? options.cases[Number(n) - 1] : undefined;
+        const def = tuple !== null
+          ? byId.get(tuple)
+          : n !== null
+          ? options.cases[Number(n) - 1]
+          : undefined;
         if (def === undefined || agent === "") {
           socket.end(httpError(404, "Unknown case or missing agent"));
           return;
         }
         socket.write(serverResponse(key));
-        void runCase(socket, head.rest, def, { role: "server", timeScale: options.timeScale ?? 1 }).then((result) => {
-          let m = results.get(agent);
-          if (m === undefined) results.set(agent, (m = new Map()));
-          m.set(def.id, result);
-          options.onResult?.(agent, result);
-        });
+        void runCase(socket, head.rest, def, { role: "server", timeScale: options.timeScale ?? 1 })
+          .then((result) => {
+            let m = results.get(agent);
+            if (m === undefined) results.set(agent, m = new Map());
+            m.set(def.id, result);
+            options.onResult?.(agent, result);
+          });
         return;
       }
       socket.end(httpError(404, "Unknown path: use /getCaseCount, /runCase or /updateReports"));
@@ -162,8 +179,20 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
 
 /** Send an optional text message and a close 1000, wait briefly for the reply, close TCP. */
 function talkAndClose(socket: net.Socket, message: string | null): void {
-  if (message !== null) socket.write(encodeFrame({ opcode: OP.TEXT, fin: true, rsv: 0, payload: bytes(message), mask: null }));
-  socket.write(encodeFrame({ opcode: OP.CLOSE, fin: true, rsv: 0, payload: new Uint8Array([0x03, 0xe8]), mask: null }));
+  if (message !== null) {
+    socket.write(
+      encodeFrame({ opcode: OP.TEXT, fin: true, rsv: 0, payload: bytes(message), mask: null }),
+    );
+  }
+  socket.write(
+    encodeFrame({
+      opcode: OP.CLOSE,
+      fin: true,
+      rsv: 0,
+      payload: new Uint8Array([0x03, 0xe8]),
+      mask: null,
+    }),
+  );
   const reader = new FrameReader();
   const done = () => {
     clearTimeout(timer);
@@ -174,7 +203,9 @@ function talkAndClose(socket: net.Socket, message: string | null): void {
   socket.on("data", (d: Uint8Array) => {
     reader.push(new Uint8Array(d));
     try {
-      for (let f = reader.next(); f !== null; f = reader.next()) if (f.opcode === OP.CLOSE) return done();
+      for (let f = reader.next(); f !== null; f = reader.next()) {
+        if (f.opcode === OP.CLOSE) return done();
+      }
     } catch {
       done();
     }

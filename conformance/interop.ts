@@ -80,14 +80,20 @@ export class TestClient {
   }
 
   #pump(): void {
-    for (let ev = this.conn.nextEvent(); ev !== null; ev = this.conn.nextEvent()) this.events.push(ev);
+    for (let ev = this.conn.nextEvent(); ev !== null; ev = this.conn.nextEvent()) {
+      this.events.push(ev);
+    }
     for (const chunk of this.conn.takeOutput()) this.#socket.write(chunk);
     if (this.conn.shouldCloseTransport) this.#socket.end();
     for (const w of this.#waiters.splice(0)) w();
   }
 
   /** Resolve with the first new event matching `pred`; reject after `ms`. */
-  async next<T extends ConnectionEvent>(pred: (e: ConnectionEvent) => e is T, what: string, ms = 10_000): Promise<T> {
+  async next<T extends ConnectionEvent>(
+    pred: (e: ConnectionEvent) => e is T,
+    what: string,
+    ms = 10_000,
+  ): Promise<T> {
     const deadline = Date.now() + ms;
     for (;;) {
       for (; this.#seen < this.events.length; this.#seen++) {
@@ -97,7 +103,11 @@ export class TestClient {
           return e;
         }
       }
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; events: ${this.events.map((e) => e.type).join(", ")}`);
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Timed out waiting for ${what}; events: ${this.events.map((e) => e.type).join(", ")}`,
+        );
+      }
       await new Promise<void>((resolve) => {
         this.#waiters.push(resolve);
         setTimeout(resolve, 50);
@@ -106,11 +116,19 @@ export class TestClient {
   }
 
   message(ms?: number): Promise<Extract<ConnectionEvent, { type: "message" }>> {
-    return this.next((e): e is Extract<ConnectionEvent, { type: "message" }> => e.type === "message", "a message", ms);
+    return this.next(
+      (e): e is Extract<ConnectionEvent, { type: "message" }> => e.type === "message",
+      "a message",
+      ms,
+    );
   }
 
   closed(ms?: number): Promise<Extract<ConnectionEvent, { type: "close" }>> {
-    return this.next((e): e is Extract<ConnectionEvent, { type: "close" }> => e.type === "close", "the close event", ms);
+    return this.next(
+      (e): e is Extract<ConnectionEvent, { type: "close" }> => e.type === "close",
+      "the close event",
+      ms,
+    );
   }
 
   opened(): Promise<ConnectionEvent> {
@@ -156,7 +174,10 @@ const sameBytes = (a: unknown, b: Uint8Array) =>
  * @param url The peer's `ws://` URL.
  * @param peerPingPayload The payload the peer pings with on `ping-me` (it answers `pong:PAYLOAD`).
  */
-export async function runOmniwsClientScenario(url: string, peerPingPayload: string): Promise<OmniwsClientReport> {
+export async function runOmniwsClientScenario(
+  url: string,
+  peerPingPayload: string,
+): Promise<OmniwsClientReport> {
   const echo: Record<string, boolean> = {};
   // 1. Messages both ways, pings both ways, clean close.
   const a = new TestClient(url);
@@ -175,7 +196,10 @@ export async function runOmniwsClientScenario(url: string, peerPingPayload: stri
     echo[name] = typeof data === "string" ? m.data === data : sameBytes(m.data, data);
   }
   a.ping("omniws-ping");
-  const p = await a.next((e): e is Extract<ConnectionEvent, { type: "pong" }> => e.type === "pong", "a pong");
+  const p = await a.next(
+    (e): e is Extract<ConnectionEvent, { type: "pong" }> => e.type === "pong",
+    "a pong",
+  );
   const pong = new TextDecoder().decode(p.data) === "omniws-ping";
   a.send("ping-me");
   const serverPing = (await a.message()).data === `pong:${peerPingPayload}`;
@@ -198,7 +222,10 @@ export async function runOmniwsClientScenario(url: string, peerPingPayload: stri
   const d = new TestClient(url);
   await d.opened();
   d.send("send-invalid-utf8");
-  const err = await d.next((e): e is Extract<ConnectionEvent, { type: "error" }> => e.type === "error", "a protocol error");
+  const err = await d.next(
+    (e): e is Extract<ConnectionEvent, { type: "error" }> => e.type === "error",
+    "a protocol error",
+  );
   await d.closed();
   d.destroy();
   return {
@@ -226,7 +253,11 @@ export interface PeerServer {
 export function startPeerServer(command: string[]): Promise<PeerServer> {
   return new Promise((resolve, reject) => {
     const [program, ...args] = command;
-    const child: ChildProcess = spawn(program, args, { cwd: ROOT, env: { ...process.env, PORT: "0", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(program, args, {
+      cwd: ROOT,
+      env: { ...process.env, PORT: "0", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     let url: string | null = null;
@@ -235,7 +266,10 @@ export function startPeerServer(command: string[]): Promise<PeerServer> {
       child.kill("SIGKILL");
       reject(new Error(`Peer server did not start within 30 s: ${out}${err}`));
     }, 30_000);
-    child.stderr!.on("data", (d: Uint8Array) => (err = (err + new TextDecoder().decode(d)).slice(-10000)));
+    child.stderr!.on(
+      "data",
+      (d: Uint8Array) => (err = (err + new TextDecoder().decode(d)).slice(-10000)),
+    );
     child.stdout!.on("data", (d: Uint8Array) => {
       out += new TextDecoder().decode(d);
       let nl;
@@ -253,7 +287,9 @@ export function startPeerServer(command: string[]): Promise<PeerServer> {
             async waitLines(n: number, ms = 10_000) {
               const deadline = Date.now() + ms;
               while (lines.length < n) {
-                if (Date.now() > deadline) throw new Error(`Peer printed ${lines.length} of ${n} lines; stderr: ${err}`);
+                if (Date.now() > deadline) {
+                  throw new Error(`Peer printed ${lines.length} of ${n} lines; stderr: ${err}`);
+                }
                 await new Promise((r) => setTimeout(r, 20));
               }
             },
@@ -275,11 +311,18 @@ export function startPeerServer(command: string[]): Promise<PeerServer> {
 export function runPeerClient(command: string[], limitMs = 60_000): Promise<ClientReport> {
   return new Promise((resolve, reject) => {
     const [program, ...args] = command;
-    const child = spawn(program, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(program, args, {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-    child.stderr!.on("data", (d: Uint8Array) => (err = (err + new TextDecoder().decode(d)).slice(-10000)));
+    child.stderr!.on(
+      "data",
+      (d: Uint8Array) => (err = (err + new TextDecoder().decode(d)).slice(-10000)),
+    );
     const timer = setTimeout(() => void stopProcess(child), limitMs);
     child.once("exit", (code) => {
       clearTimeout(timer);
@@ -300,17 +343,27 @@ export function runPeerClient(command: string[], limitMs = 60_000): Promise<Clie
  * @param hasPing Whether the client has a ping API (its pong must then have arrived).
  * @param canSendInvalid Whether the client can send invalid UTF-8 (then 1007 is expected).
  */
-export function clientReportProblems(r: ClientReport, hasPing: boolean, canSendInvalid: boolean): string[] {
+export function clientReportProblems(
+  r: ClientReport,
+  hasPing: boolean,
+  canSendInvalid: boolean,
+): string[] {
   const p: string[] = [];
-  for (const name of ["text", "binary", "empty_text", "empty_binary", "large_text", "large_binary"]) {
+  for (
+    const name of ["text", "binary", "empty_text", "empty_binary", "large_text", "large_binary"]
+  ) {
     if (r.echo[name] !== true) p.push(`echo of ${name}`);
   }
   if (hasPing ? r.pong !== true : r.pong !== null) p.push(`pong: ${r.pong}`);
   if (!r.serverPing) p.push("the connection did not carry on after the server's ping");
   if (r.cleanClose.code !== 1000) p.push(`clean close: ${JSON.stringify(r.cleanClose)}`);
-  if (r.serverClose.code !== 4000 || r.serverClose.reason !== "omniws says bye") p.push(`server close: ${JSON.stringify(r.serverClose)}`);
+  if (r.serverClose.code !== 4000 || r.serverClose.reason !== "omniws says bye") {
+    p.push(`server close: ${JSON.stringify(r.serverClose)}`);
+  }
   if (r.tooBig.code !== 1009) p.push(`too big: ${JSON.stringify(r.tooBig)}`);
-  if (canSendInvalid && r.invalidUtf8?.code !== 1007) p.push(`invalid UTF-8: ${JSON.stringify(r.invalidUtf8)}`);
+  if (canSendInvalid && r.invalidUtf8?.code !== 1007) {
+    p.push(`invalid UTF-8: ${JSON.stringify(r.invalidUtf8)}`);
+  }
   return p;
 }
 
@@ -320,18 +373,34 @@ export function clientReportProblems(r: ClientReport, hasPing: boolean, canSendI
  * @param peerLines The peer server's JSON lines (one per closed connection).
  * @param peerReason The reason the peer closes with on `close-4001`.
  */
-export function omniwsClientProblems(r: OmniwsClientReport, peerLines: Array<Record<string, unknown>>, peerReason: string): string[] {
+export function omniwsClientProblems(
+  r: OmniwsClientReport,
+  peerLines: Array<Record<string, unknown>>,
+  peerReason: string,
+): string[] {
   const p: string[] = [];
   for (const [name, ok] of Object.entries(r.echo)) if (!ok) p.push(`echo of ${name}`);
   if (Object.keys(r.echo).length !== 6) p.push("not every echo check ran");
   if (!r.pong) p.push("no pong for the omniws client's ping");
   if (!r.serverPing) p.push("the peer did not get a pong for its ping");
-  if (r.cleanClose.code !== 1000 || !r.cleanClose.wasClean) p.push(`clean close: ${JSON.stringify(r.cleanClose)}`);
-  if (r.peerClose.code !== 4001 || r.peerClose.reason !== peerReason || !r.peerClose.wasClean) p.push(`peer's close: ${JSON.stringify(r.peerClose)}`);
+  if (r.cleanClose.code !== 1000 || !r.cleanClose.wasClean) {
+    p.push(`clean close: ${JSON.stringify(r.cleanClose)}`);
+  }
+  if (r.peerClose.code !== 4001 || r.peerClose.reason !== peerReason || !r.peerClose.wasClean) {
+    p.push(`peer's close: ${JSON.stringify(r.peerClose)}`);
+  }
   // RFC 6455 §5.5.1: the answer "typically" echoes the code; 1000 is allowed too.
-  if (![4000, 1000].includes(r.clientErrorClose.code) || !r.clientErrorClose.wasClean) p.push(`omniws close 4000: ${JSON.stringify(r.clientErrorClose)}`);
-  if (r.invalidUtf8.error !== "TEXT_INVALID_UTF8" || r.invalidUtf8.code !== 1007) p.push(`invalid UTF-8: ${JSON.stringify(r.invalidUtf8)}`);
-  if (!peerLines.some((l) => l.code === 4000 && l.reason === "omniws says bye")) p.push(`the peer did not see 4000 "omniws says bye": ${JSON.stringify(peerLines)}`);
-  if (!peerLines.some((l) => l.code === 1007)) p.push(`the peer did not see 1007: ${JSON.stringify(peerLines)}`);
+  if (![4000, 1000].includes(r.clientErrorClose.code) || !r.clientErrorClose.wasClean) {
+    p.push(`omniws close 4000: ${JSON.stringify(r.clientErrorClose)}`);
+  }
+  if (r.invalidUtf8.error !== "TEXT_INVALID_UTF8" || r.invalidUtf8.code !== 1007) {
+    p.push(`invalid UTF-8: ${JSON.stringify(r.invalidUtf8)}`);
+  }
+  if (!peerLines.some((l) => l.code === 4000 && l.reason === "omniws says bye")) {
+    p.push(`the peer did not see 4000 "omniws says bye": ${JSON.stringify(peerLines)}`);
+  }
+  if (!peerLines.some((l) => l.code === 1007)) {
+    p.push(`the peer did not see 1007: ${JSON.stringify(peerLines)}`);
+  }
   return p;
 }

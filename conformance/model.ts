@@ -11,7 +11,13 @@
 export type Verdict = "OK" | "NON-STRICT" | "INFORMATIONAL" | "FAILED" | "UNIMPLEMENTED";
 
 /** Every verdict, in report order. */
-export const VERDICTS: readonly Verdict[] = ["OK", "NON-STRICT", "INFORMATIONAL", "FAILED", "UNIMPLEMENTED"];
+export const VERDICTS: readonly Verdict[] = [
+  "OK",
+  "NON-STRICT",
+  "INFORMATIONAL",
+  "FAILED",
+  "UNIMPLEMENTED",
+];
 
 /** An acceptable outcome's name. */
 export type Outcome = "OK" | "NON-STRICT" | "INFORMATIONAL";
@@ -21,7 +27,13 @@ export type Outcome = "OK" | "NON-STRICT" | "INFORMATIONAL";
  * clean close was required); WRONG CODE (a close code outside the expected set); FAILED BY CLIENT
  * (the fuzzing client had to drop TCP: the server should close it); INFORMATIONAL.
  */
-export type CloseVerdict = "OK" | "FAILED" | "UNCLEAN" | "WRONG CODE" | "FAILED BY CLIENT" | "INFORMATIONAL";
+export type CloseVerdict =
+  | "OK"
+  | "FAILED"
+  | "UNCLEAN"
+  | "WRONG CODE"
+  | "FAILED BY CLIENT"
+  | "INFORMATIONAL";
 
 /** Something the fuzzer observed, compared with the expected lists. */
 export type Ev =
@@ -180,7 +192,11 @@ export function matchesPatterns(id: string, patterns: string): boolean {
   for (const raw of patterns.split(",")) {
     const p = raw.trim();
     if (p === "") continue;
-    if (!p.includes(".") && !p.includes("*") ? groupOf(id) === p : new RegExp(`^${p.replace(/\./g, "\\.").replace(/\*/g, ".*")}$`).test(id)) {
+    if (
+      !p.includes(".") && !p.includes("*")
+        ? groupOf(id) === p
+        : new RegExp(`^${p.replace(/\./g, "\\.").replace(/\*/g, ".*")}$`).test(id)
+    ) {
       return true;
     }
   }

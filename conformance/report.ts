@@ -40,7 +40,7 @@ export function countByGroup(results: CaseResult[]): Map<string, Map<Verdict, nu
   for (const r of results) {
     const g = groupOf(r.id);
     let m = out.get(g);
-    if (m === undefined) out.set(g, (m = new Map()));
+    if (m === undefined) out.set(g, m = new Map());
     m.set(r.verdict, (m.get(r.verdict) ?? 0) + 1);
   }
   return out;
@@ -48,7 +48,8 @@ export function countByGroup(results: CaseResult[]): Map<string, Map<Verdict, nu
 
 function cell(counts: Map<Verdict, number> | undefined): string {
   if (counts === undefined) return "-";
-  return VERDICTS.filter((v) => (counts.get(v) ?? 0) > 0).map((v) => `${counts.get(v)} ${SHORT[v]}`).join(" ");
+  return VERDICTS.filter((v) => (counts.get(v) ?? 0) > 0).map((v) => `${counts.get(v)} ${SHORT[v]}`)
+    .join(" ");
 }
 
 /**
@@ -56,17 +57,26 @@ function cell(counts: Map<Verdict, number> | undefined): string {
  * @param targets The targets to show.
  */
 export function formatTable(targets: TargetReport[]): string {
-  const groups = [...new Set(targets.flatMap((t) => t.results.map((r) => groupOf(r.id))))].sort((a, b) => Number(a) - Number(b));
+  const groups = [...new Set(targets.flatMap((t) => t.results.map((r) => groupOf(r.id))))].sort((
+    a,
+    b,
+  ) => Number(a) - Number(b));
   const header = ["group", ...targets.map((t) => t.name)];
   const rows: string[][] = [];
   for (const g of groups) {
-    rows.push([`${g} ${GROUP_TITLES[g] ?? ""}`.trim(), ...targets.map((t) => cell(countByGroup(t.results).get(g)))]);
+    rows.push([
+      `${g} ${GROUP_TITLES[g] ?? ""}`.trim(),
+      ...targets.map((t) => cell(countByGroup(t.results).get(g))),
+    ]);
   }
-  rows.push(["total", ...targets.map((t) => {
-    const m = new Map<Verdict, number>();
-    for (const r of t.results) m.set(r.verdict, (m.get(r.verdict) ?? 0) + 1);
-    return cell(m);
-  })]);
+  rows.push([
+    "total",
+    ...targets.map((t) => {
+      const m = new Map<Verdict, number>();
+      for (const r of t.results) m.set(r.verdict, (m.get(r.verdict) ?? 0) + 1);
+      return cell(m);
+    }),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(" | ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("-+-"), ...rows.map(line)].join("\n");
@@ -89,7 +99,8 @@ export function writeJson(path: string, report: Report): void {
   writeFileSync(path, JSON.stringify(report, null, 1) + "\n");
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 const COLOURS: Record<Verdict, string> = {
   "OK": "#0a0",
@@ -111,7 +122,9 @@ export function writeHtml(path: string, report: Report, descriptions: Map<string
     const g = groupOf(id);
     if (g !== lastGroup) {
       lastGroup = g;
-      rows += `<tr class="group"><td colspan="${targets.length + 1}">${esc(g)} ${esc(GROUP_TITLES[g] ?? "")}</td></tr>\n`;
+      rows += `<tr class="group"><td colspan="${targets.length + 1}">${esc(g)} ${
+        esc(GROUP_TITLES[g] ?? "")
+      }</td></tr>\n`;
     }
     rows += `<tr><td class="case" title="${esc(descriptions.get(id) ?? "")}">${esc(id)}</td>`;
     for (const m of byTarget) {
@@ -120,10 +133,14 @@ export function writeHtml(path: string, report: Report, descriptions: Map<string
         rows += `<td class="missing">-</td>`;
         continue;
       }
-      const detail = `${r.reason}\nclose: ${r.behaviorClose}, peer code ${r.remoteCloseCode ?? "none"}, ` +
+      const detail =
+        `${r.reason}\nclose: ${r.behaviorClose}, peer code ${r.remoteCloseCode ?? "none"}, ` +
         `closedByMe ${r.closedByMe}, clean ${r.wasClean}\n${r.received.join("\n")}`;
-      rows += `<td style="background:${COLOURS[r.verdict]}" title="${esc(detail)}">${SHORT[r.verdict]}` +
-        `${r.verdict === "OK" ? "" : `<div class="why">${esc(r.reason)}</div>`}<span class="ms">${r.duration} ms</span></td>`;
+      rows +=
+        `<td style="background:${COLOURS[r.verdict]}" title="${esc(detail)}">${SHORT[r.verdict]}` +
+        `${
+          r.verdict === "OK" ? "" : `<div class="why">${esc(r.reason)}</div>`
+        }<span class="ms">${r.duration} ms</span></td>`;
     }
     rows += "</tr>\n";
   }
@@ -141,12 +158,16 @@ table.cases th { text-align: left; padding: 4px 6px; }
 .ms { display: block; font-weight: 400; font-size: 10px; opacity: .8; }
 </style></head><body>
 <h1>omniws conformance report</h1>
-<p>Generated ${esc(report.generated)} by <code>conformance/run.ts</code>, time scale ${report.timeScale}.
+<p>Generated ${
+    esc(report.generated)
+  } by <code>conformance/run.ts</code>, time scale ${report.timeScale}.
 Cases reproduce the Autobahn|Testsuite groups 1-7, 9 and 10 with Autobahn's ids, criteria and verdicts:
 OK, NON-STRICT (a SHOULD not followed, e.g. not failing fast on invalid UTF-8), INFORMATIONAL (behaviour
 the RFC leaves open), FAILED, UNIMPLEMENTED (never ran). Hover a cell for the reason and the events seen.</p>
 <pre>${esc(summary)}</pre>
-<table class="cases"><tr><th>case</th>${targets.map((t) => `<th title="${esc(t.description)}">${esc(t.name)}</th>`).join("")}</tr>
+<table class="cases"><tr><th>case</th>${
+    targets.map((t) => `<th title="${esc(t.description)}">${esc(t.name)}</th>`).join("")
+  }</tr>
 ${rows}</table>
 </body></html>
 `;
@@ -181,7 +202,9 @@ export function diffExpected(expected: Expected, target: TargetReport): string[]
   const out: string[] = [];
   for (const r of target.results) {
     const want = expectedVerdict(expected, target.name, r.id);
-    if (want !== r.verdict) out.push(`${target.name} ${r.id}: pinned ${want}, got ${r.verdict} (${r.reason})`);
+    if (want !== r.verdict) {
+      out.push(`${target.name} ${r.id}: pinned ${want}, got ${r.verdict} (${r.reason})`);
+    }
   }
   return out;
 }
@@ -202,7 +225,8 @@ export function updateExpected(path: string, targets: TargetReport[]): void {
     expected[t.name] = pins;
   }
   const doc = {
-    about: "Pinned conformance verdicts (conformance/run.ts --update-expected). Per target, the cases whose " +
+    about:
+      "Pinned conformance verdicts (conformance/run.ts --update-expected). Per target, the cases whose " +
       "verdict is not OK; every other case is expected OK. tests/conformance_test.ts fails when a verdict changes.",
     targets: Object.fromEntries(Object.entries(expected).sort(([a], [b]) => a.localeCompare(b))),
   };

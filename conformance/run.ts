@@ -96,10 +96,18 @@ function parse(argv: string[]): Options {
     o.clients = Object.keys(CLIENTS).filter((n) => !CLIENTS[n].calibration);
   }
   if (calibrate) {
-    for (const n of Object.keys(SERVERS)) if (SERVERS[n].calibration && !o.servers.includes(n)) o.servers.push(n);
-    for (const n of Object.keys(CLIENTS)) if (CLIENTS[n].calibration && !o.clients.includes(n)) o.clients.push(n);
+    for (const n of Object.keys(SERVERS)) {
+      if (SERVERS[n].calibration && !o.servers.includes(n)) o.servers.push(n);
+    }
+    for (const n of Object.keys(CLIENTS)) {
+      if (CLIENTS[n].calibration && !o.clients.includes(n)) o.clients.push(n);
+    }
   }
-  for (const s of o.servers) if (!s.startsWith("ws://") && SERVERS[s] === undefined) throw new Error(`Unknown server ${s}`);
+  for (const s of o.servers) {
+    if (!s.startsWith("ws://") && SERVERS[s] === undefined) {
+      throw new Error(`Unknown server ${s}`);
+    }
+  }
   for (const c of o.clients) if (CLIENTS[c] === undefined) throw new Error(`Unknown client ${c}`);
   return o;
 }
@@ -117,14 +125,25 @@ async function testServer(name: string, cases: CaseDef[], o: Options): Promise<T
   const fast = cases.filter((c) => !c.long);
   const slow = cases.filter((c) => c.long);
   const run = async (url: string) => [
-    ...await runFuzzingClient({ url, cases: fast, timeScale: o.timeScale, concurrency: o.concurrency }),
+    ...await runFuzzingClient({
+      url,
+      cases: fast,
+      timeScale: o.timeScale,
+      concurrency: o.concurrency,
+    }),
     ...await runFuzzingClient({ url, cases: slow, timeScale: o.timeScale, concurrency: 1 }),
   ];
-  if (name.startsWith("ws://")) return { name: `server:${name}`, description: name, results: await run(name) };
+  if (name.startsWith("ws://")) {
+    return { name: `server:${name}`, description: name, results: await run(name) };
+  }
   const target = SERVERS[name];
   const server = await startServerProcess(target.command());
   try {
-    return { name: `server:${name}`, description: target.description, results: await run(server.url) };
+    return {
+      name: `server:${name}`,
+      description: target.description,
+      results: await run(server.url),
+    };
   } finally {
     await server.stop();
   }
@@ -138,7 +157,11 @@ async function testClient(name: string, cases: CaseDef[], o: Options): Promise<T
     const r = await runClientProcess(target.command(fuzzer.url, name), limit);
     const done = await fuzzer.waitForAgent(name, 5_000);
     if (!done) console.error(`client ${name} did not finish (exit ${r.code}):\n${r.output}`);
-    return { name: `client:${name}`, description: target.description, results: fuzzer.resultsFor(name) };
+    return {
+      name: `client:${name}`,
+      description: target.description,
+      results: fuzzer.resultsFor(name),
+    };
   } finally {
     await fuzzer.close();
   }
@@ -147,7 +170,14 @@ async function testClient(name: string, cases: CaseDef[], o: Options): Promise<T
 async function main(): Promise<number> {
   const o = parse(process.argv.slice(2));
   const cases = selectCases(o.patterns, o.long, o.onlyLong);
-  console.log(`Running ${cases.length} cases against ${[...o.servers.map((s) => `server ${s}`), ...o.clients.map((c) => `client ${c}`)].join(", ")}`);
+  console.log(
+    `Running ${cases.length} cases against ${
+      [
+        ...o.servers.map((s) => `server ${s}`),
+        ...o.clients.map((c) => `client ${c}`),
+      ].join(", ")
+    }`,
+  );
   const targets: TargetReport[] = [];
   for (const s of o.servers) {
     const started = performance.now();
@@ -164,7 +194,11 @@ async function main(): Promise<number> {
   const notOk = formatNotOk(targets);
   if (notOk !== "") console.log(`Not OK:\n${notOk}\n`);
   writeJson(`${o.out}/index.json`, report);
-  writeHtml(`${o.out}/index.html`, report, new Map(allCases().map((c) => [c.id, `${c.description}\n\nExpected: ${c.expectation}`])));
+  writeHtml(
+    `${o.out}/index.html`,
+    report,
+    new Map(allCases().map((c) => [c.id, `${c.description}\n\nExpected: ${c.expectation}`])),
+  );
   console.log(`Reports: ${o.out}/index.json, ${o.out}/index.html`);
   if (o.update) {
     updateExpected(EXPECTED_PATH, targets);
@@ -175,12 +209,21 @@ async function main(): Promise<number> {
   // Only omniws's verdicts gate: calibration peers and ad-hoc URLs are timing-dependent or unpinned.
   const expected = readExpected(EXPECTED_PATH);
   const gating = (t: TargetReport) => {
-    const [role, name] = [t.name.slice(0, t.name.indexOf(":")), t.name.slice(t.name.indexOf(":") + 1)];
-    const registry: Record<string, { calibration?: boolean }> = role === "server" ? SERVERS : CLIENTS;
+    const [role, name] = [
+      t.name.slice(0, t.name.indexOf(":")),
+      t.name.slice(t.name.indexOf(":") + 1),
+    ];
+    const registry: Record<string, { calibration?: boolean }> = role === "server"
+      ? SERVERS
+      : CLIENTS;
     return registry[name] !== undefined && registry[name].calibration !== true;
   };
   const notes = targets.filter((t) => !gating(t)).flatMap((t) => diffExpected(expected, t));
-  if (notes.length > 0) console.log(`Calibration peers differ from their pins (informational, not checked):\n${notes.join("\n")}`);
+  if (notes.length > 0) {
+    console.log(
+      `Calibration peers differ from their pins (informational, not checked):\n${notes.join("\n")}`,
+    );
+  }
   const diffs = targets.filter(gating).flatMap((t) => diffExpected(expected, t));
   if (diffs.length > 0) {
     console.log(`Verdicts differ from conformance/expected.json:\n${diffs.join("\n")}`);

@@ -21,7 +21,16 @@
 import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
 import type { Action, CaseDef, CaseResult, CloseVerdict, Ev, Outcome, Verdict } from "./model.ts";
-import { encodeFrame, equalBytes, type Frame, FrameReader, hex, isValidCloseCode, newMask, OP } from "./wire.ts";
+import {
+  encodeFrame,
+  equalBytes,
+  type Frame,
+  FrameReader,
+  hex,
+  isValidCloseCode,
+  newMask,
+  OP,
+} from "./wire.ts";
 
 /** How a session runs. */
 export interface SessionOptions {
@@ -57,7 +66,9 @@ export function equalEvents(a: Ev[], b: Ev[]): boolean {
 export function describeEvent(e: Ev): string {
   if (e.type === "timeout") return `timeout ${e.tag}`;
   if (e.type === "message") {
-    const preview = e.binary || e.data.length > 40 ? hex(e.data, 16) : JSON.stringify(new TextDecoder().decode(e.data));
+    const preview = e.binary || e.data.length > 40
+      ? hex(e.data, 16)
+      : JSON.stringify(new TextDecoder().decode(e.data));
     return `${e.binary ? "binary" : "text"} message, ${e.data.length} B: ${preview}`;
   }
   return `${e.type}, ${e.data.length} B: ${hex(e.data, 16)}`;
@@ -71,7 +82,12 @@ export function describeEvent(e: Ev): string {
  * @param options Role and time scale.
  * @returns The judged result. Never rejects.
  */
-export function runCase(socket: Socket, early: Uint8Array, def: CaseDef, options: SessionOptions): Promise<CaseResult> {
+export function runCase(
+  socket: Socket,
+  early: Uint8Array,
+  def: CaseDef,
+  options: SessionOptions,
+): Promise<CaseResult> {
   return new Session(socket, def, options).run(early);
 }
 
@@ -138,7 +154,9 @@ class Session {
     let ms = 0;
     for (const a of script) {
       if (a.kind === "wait") ms += a.seconds * 1000 * this.#scale;
-      if (a.kind === "closeAfter" || a.kind === "killAfter") ms += a.seconds * 1000 * (a.scaled ? this.#scale : 1);
+      if (a.kind === "closeAfter" || a.kind === "killAfter") {
+        ms += a.seconds * 1000 * (a.scaled ? this.#scale : 1);
+      }
     }
     return ms + 15_000 + (this.#def.long ? 60_000 : 0);
   }
@@ -182,7 +200,14 @@ class Session {
     });
   }
 
-  async #writeFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array, chop: number, sync: boolean): Promise<void> {
+  async #writeFrame(
+    opcode: number,
+    fin: boolean,
+    rsv: number,
+    payload: Uint8Array,
+    chop: number,
+    sync: boolean,
+  ): Promise<void> {
     const bytes = encodeFrame({ opcode, fin, rsv, payload, mask: this.#mask() });
     if (chop > 0) {
       for (let at = 0; at < bytes.length && !this.#tcpClosed; at += chop) {
@@ -201,7 +226,9 @@ class Session {
     if (this.#closeSent || this.#tcpClosed) return;
     this.#closeSent = true;
     if (!this.#closeReceived) this.#closedByMe = true;
-    void this.#write(encodeFrame({ opcode: OP.CLOSE, fin: true, rsv: 0, payload, mask: this.#mask() }));
+    void this.#write(
+      encodeFrame({ opcode: OP.CLOSE, fin: true, rsv: 0, payload, mask: this.#mask() }),
+    );
     if (!this.#closeReceived) {
       // Closing handshake timeout: the peer must answer our close.
       this.#timer(Math.max(300, 1000 * this.#scale) + 200, () => this.#drop());
@@ -238,7 +265,13 @@ class Session {
         case "frameStart": {
           // Only the header goes out now; its length field announces the whole payload.
           const mask = this.#mask();
-          const full = encodeFrame({ opcode: a.opcode, fin: a.fin, rsv: 0, payload: new Uint8Array(a.length), mask });
+          const full = encodeFrame({
+            opcode: a.opcode,
+            fin: a.fin,
+            rsv: 0,
+            payload: new Uint8Array(a.length),
+            mask,
+          });
           this.#partMask = mask;
           this.#partOffset = 0;
           await this.#write(full.subarray(0, full.length - a.length));
@@ -248,7 +281,9 @@ class Session {
         case "frameData": {
           const data = a.payload.slice();
           const k = this.#partMask;
-          if (k !== null) for (let i = 0; i < data.length; i++) data[i] ^= k[(this.#partOffset + i) & 3];
+          if (k !== null) {
+            for (let i = 0; i < data.length; i++) data[i] ^= k[(this.#partOffset + i) & 3];
+          }
           this.#partOffset += data.length;
           await this.#write(data);
           await yieldNow();
@@ -331,18 +366,26 @@ class Session {
   #onFrame(f: Frame): void {
     const expectMasked = this.#role === "server";
     if (f.masked !== expectMasked) {
-      return this.#peerViolation(expectMasked ? "the client sent an unmasked frame" : "the server sent a masked frame");
+      return this.#peerViolation(
+        expectMasked ? "the client sent an unmasked frame" : "the server sent a masked frame",
+      );
     }
-    if (f.rsv !== 0) return this.#peerViolation(`the peer set RSV bits ${f.rsv} without an extension`);
+    if (f.rsv !== 0) {
+      return this.#peerViolation(`the peer set RSV bits ${f.rsv} without an extension`);
+    }
     switch (f.opcode) {
       case OP.CONT:
-        if (this.#msgOpcode === 0) return this.#peerViolation("the peer sent a continuation frame with no message open");
+        if (this.#msgOpcode === 0) {
+          return this.#peerViolation("the peer sent a continuation frame with no message open");
+        }
         this.#msgParts.push(f.payload);
         if (f.fin) this.#endMessage();
         return;
       case OP.TEXT:
       case OP.BINARY:
-        if (this.#msgOpcode !== 0) return this.#peerViolation("the peer started a message inside a fragmented one");
+        if (this.#msgOpcode !== 0) {
+          return this.#peerViolation("the peer started a message inside a fragmented one");
+        }
         this.#msgOpcode = f.opcode;
         this.#msgParts = [f.payload];
         if (f.fin) this.#endMessage();
@@ -351,7 +394,9 @@ class Session {
       case OP.PING:
       case OP.PONG:
         if (!f.fin) return this.#peerViolation("the peer sent a fragmented control frame");
-        if (f.payload.length > 125) return this.#peerViolation("the peer sent a control frame longer than 125 bytes");
+        if (f.payload.length > 125) {
+          return this.#peerViolation("the peer sent a control frame longer than 125 bytes");
+        }
         if (f.opcode === OP.CLOSE) return this.#onClose(f.payload);
         if (f.opcode === OP.PING) {
           if (!this.#closeSent) void this.#writeFrame(OP.PONG, true, 0, f.payload, 0, false);
@@ -402,11 +447,15 @@ class Session {
   }
 
   #onClose(payload: Uint8Array): void {
-    if (payload.length === 1) return this.#peerViolation("the peer sent a close frame with a 1-byte payload");
+    if (payload.length === 1) {
+      return this.#peerViolation("the peer sent a close frame with a 1-byte payload");
+    }
     let code: number | null = null;
     if (payload.length >= 2) {
       code = (payload[0] << 8) | payload[1];
-      if (!isValidCloseCode(code)) return this.#peerViolation(`the peer sent invalid close code ${code}`);
+      if (!isValidCloseCode(code)) {
+        return this.#peerViolation(`the peer sent invalid close code ${code}`);
+      }
       try {
         decoderFatal().decode(payload.subarray(2));
       } catch {
@@ -419,7 +468,9 @@ class Session {
     if (!this.#closeSent) {
       this.#closeSent = true;
       const reply = code === null ? new Uint8Array(0) : new Uint8Array([code >> 8, code & 0xff]);
-      void this.#write(encodeFrame({ opcode: OP.CLOSE, fin: true, rsv: 0, payload: reply, mask: this.#mask() }));
+      void this.#write(
+        encodeFrame({ opcode: OP.CLOSE, fin: true, rsv: 0, payload: reply, mask: this.#mask() }),
+      );
     }
     if (this.#role === "server") {
       // The closing handshake is complete: a server closes TCP.
@@ -433,7 +484,9 @@ class Session {
 
   #onPeerEnd(): void {
     if (this.#tcpClosed) return;
-    if (this.#role === "client" && this.#closeSent && this.#closeReceived && !this.#droppedByMe) this.#wasClean = true;
+    if (this.#role === "client" && this.#closeSent && this.#closeReceived && !this.#droppedByMe) {
+      this.#wasClean = true;
+    }
     // The peer closed its side: close ours (not a drop by us).
     const s = this.#socket;
     try {
@@ -447,7 +500,9 @@ class Session {
 
   #onClosed(): void {
     if (this.#tcpClosed) return;
-    if (this.#role === "client" && this.#closeSent && this.#closeReceived && !this.#droppedByMe) this.#wasClean = true;
+    if (this.#role === "client" && this.#closeSent && this.#closeReceived && !this.#droppedByMe) {
+      this.#wasClean = true;
+    }
     this.#tcpClosed = true;
     this.#ended = performance.now();
     for (const t of this.#timers) clearTimeout(t);
@@ -462,12 +517,16 @@ class Session {
     const received = this.#received;
     let behavior: Verdict = "FAILED";
     let reason = received.length === 0 && def.missingReason !== undefined
-      ? `${def.missingReason}${this.#remoteCode !== null ? `: the peer closed with ${this.#remoteCode}` : ""}`
+      ? `${def.missingReason}${
+        this.#remoteCode !== null ? `: the peer closed with ${this.#remoteCode}` : ""
+      }`
       : "Actual events differ from any expected";
     for (const [name, events] of this.#outcomes) {
       if (equalEvents(received, events)) {
         behavior = name;
-        reason = name === "OK" ? "Actual events match the expected ones" : `Actual events match the ${name} outcome`;
+        reason = name === "OK"
+          ? "Actual events match the expected ones"
+          : `Actual events match the ${name} outcome`;
         break;
       }
     }
@@ -486,7 +545,9 @@ class Session {
         : "The connection ended without a complete closing handshake";
     } else if (this.#remoteCode !== null && !expected.codes.includes(this.#remoteCode)) {
       behaviorClose = "WRONG CODE";
-      reasonClose = `The close code should have been ${expected.codes.join(", ")} or empty, got ${this.#remoteCode}`;
+      reasonClose = `The close code should have been ${
+        expected.codes.join(", ")
+      } or empty, got ${this.#remoteCode}`;
     } else if (this.#role === "client" && this.#droppedByMe) {
       behaviorClose = "FAILED BY CLIENT";
       reasonClose = "It is preferred that the server close the TCP connection";
@@ -514,7 +575,9 @@ class Session {
     } else if (behavior === "INFORMATIONAL") {
       verdict = "INFORMATIONAL";
       const seen = received.length === 0 ? "no events" : `${received.length} event(s)`;
-      why = `Observed: ${seen}, peer close code ${this.#remoteCode ?? "none"}, ${this.#wasClean ? "clean" : "unclean"} close`;
+      why = `Observed: ${seen}, peer close code ${this.#remoteCode ?? "none"}, ${
+        this.#wasClean ? "clean" : "unclean"
+      } close`;
     } else if (behaviorClose === "FAILED" || behaviorClose === "UNCLEAN") {
       verdict = "FAILED";
       why = reasonClose;
@@ -525,7 +588,8 @@ class Session {
       // RFC 6455 §7.1.7: an endpoint failing an established connection SHOULD send a Close frame
       // first. Autobahn accepts a bare drop; not following a SHOULD is its NON-STRICT.
       verdict = "NON-STRICT";
-      why = "The peer failed the connection by dropping TCP without a close frame (RFC 6455 §7.1.7: it SHOULD send one)";
+      why =
+        "The peer failed the connection by dropping TCP without a close frame (RFC 6455 §7.1.7: it SHOULD send one)";
     } else {
       verdict = behavior;
       why = behavior === "OK" ? "OK" : reason;
@@ -541,7 +605,9 @@ class Session {
       closedByMe: this.#closedByMe,
       wasClean: this.#wasClean,
       droppedByMe: this.#droppedByMe,
-      received: received.slice(0, 12).map(describeEvent).concat(received.length > 12 ? [`... ${received.length} events`] : []),
+      received: received.slice(0, 12).map(describeEvent).concat(
+        received.length > 12 ? [`... ${received.length} events`] : [],
+      ),
     };
   }
 }

@@ -38,8 +38,14 @@ export const SERVERS: Record<string, ServerTarget> = {
     description: "examples/echo_server.ts on Deno (adapters/deno.ts)",
     command: () => [bin("deno"), "run", "--allow-net", "--allow-env", "examples/echo_server.ts"],
   },
-  "omniws-node": { description: "examples/echo_server_node.ts on Node (adapters/node.ts)", command: () => [bin("node"), "examples/echo_server_node.ts"] },
-  "omniws-bun": { description: "examples/echo_server_bun.ts on Bun (adapters/bun.ts)", command: () => [bin("bun"), "examples/echo_server_bun.ts"] },
+  "omniws-node": {
+    description: "examples/echo_server_node.ts on Node (adapters/node.ts)",
+    command: () => [bin("node"), "examples/echo_server_node.ts"],
+  },
+  "omniws-bun": {
+    description: "examples/echo_server_bun.ts on Bun (adapters/bun.ts)",
+    command: () => [bin("bun"), "examples/echo_server_bun.ts"],
+  },
   "ws": {
     description: "npm ws WebSocketServer on Node (calibration)",
     command: () => [bin("node"), "conformance/peers/ws_echo_server.ts"],
@@ -47,7 +53,13 @@ export const SERVERS: Record<string, ServerTarget> = {
   },
   "deno-native": {
     description: "Deno.upgradeWebSocket on Deno (calibration)",
-    command: () => [bin("deno"), "run", "--allow-net", "--allow-env", "conformance/peers/deno_echo_server.ts"],
+    command: () => [
+      bin("deno"),
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "conformance/peers/deno_echo_server.ts",
+    ],
     calibration: true,
   },
 };
@@ -55,20 +67,49 @@ export const SERVERS: Record<string, ServerTarget> = {
 /** Clients by name. */
 export const CLIENTS: Record<string, ClientTarget> = {
   "omniws-deno": {
-    description: "ClientConnection over node:net on Deno (conformance/clients/omniws_echo_client.ts)",
-    command: (base, agent) => [bin("deno"), "run", "--allow-net", "--allow-env", "conformance/clients/run_omniws_client.ts", base, agent, "4"],
+    description:
+      "ClientConnection over node:net on Deno (conformance/clients/omniws_echo_client.ts)",
+    command: (
+      base,
+      agent,
+    ) => [
+      bin("deno"),
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "conformance/clients/run_omniws_client.ts",
+      base,
+      agent,
+      "4",
+    ],
   },
   "omniws-node": {
     description: "ClientConnection over node:net on Node",
-    command: (base, agent) => [bin("node"), "conformance/clients/run_omniws_client.ts", base, agent, "4"],
+    command: (
+      base,
+      agent,
+    ) => [bin("node"), "conformance/clients/run_omniws_client.ts", base, agent, "4"],
   },
   "omniws-bun": {
     description: "ClientConnection over node:net on Bun",
-    command: (base, agent) => [bin("bun"), "conformance/clients/run_omniws_client.ts", base, agent, "4"],
+    command: (
+      base,
+      agent,
+    ) => [bin("bun"), "conformance/clients/run_omniws_client.ts", base, agent, "4"],
   },
   "deno-native": {
     description: "Deno's native WebSocket client (calibration)",
-    command: (base, agent) => [bin("deno"), "run", "--allow-net", "conformance/peers/whatwg_echo_client.ts", base, agent],
+    command: (
+      base,
+      agent,
+    ) => [
+      bin("deno"),
+      "run",
+      "--allow-net",
+      "conformance/peers/whatwg_echo_client.ts",
+      base,
+      agent,
+    ],
     calibration: true,
   },
   "node-native": {
@@ -115,7 +156,11 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 export function startServerProcess(command: string[]): Promise<RunningProcess> {
   return new Promise((resolve, reject) => {
     const [program, ...args] = command;
-    const child = spawn(program, args, { cwd: ROOT, env: { ...process.env, PORT: "0", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(program, args, {
+      cwd: ROOT,
+      env: { ...process.env, PORT: "0", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -142,13 +187,26 @@ export function startServerProcess(command: string[]): Promise<RunningProcess> {
 }
 
 /** Run a client command to completion (or until `limitMs`), with its output kept for errors. */
-export function runClientProcess(command: string[], limitMs: number): Promise<{ code: number | null; output: string }> {
+export function runClientProcess(
+  command: string[],
+  limitMs: number,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const [program, ...args] = command;
-    const child = spawn(program, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(program, args, {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
-    child.stdout!.on("data", (d: Uint8Array) => (output = (output + new TextDecoder().decode(d)).slice(-20000)));
-    child.stderr!.on("data", (d: Uint8Array) => (output = (output + new TextDecoder().decode(d)).slice(-20000)));
+    child.stdout!.on(
+      "data",
+      (d: Uint8Array) => (output = (output + new TextDecoder().decode(d)).slice(-20000)),
+    );
+    child.stderr!.on(
+      "data",
+      (d: Uint8Array) => (output = (output + new TextDecoder().decode(d)).slice(-20000)),
+    );
     const timer = setTimeout(() => void stopProcess(child), limitMs);
     child.once("exit", (code) => {
       clearTimeout(timer);

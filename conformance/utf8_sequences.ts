@@ -20,7 +20,8 @@ function h(hexString: string): Uint8Array {
   return out;
 }
 
-const ascii = (s: string): string => Array.from(new TextEncoder().encode(s), (b) => b.toString(16).padStart(2, "0")).join("");
+const ascii = (s: string): string =>
+  Array.from(new TextEncoder().encode(s), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Whether `b` is well-formed UTF-8 that ends on a code point boundary (an independent check). */
 export function isWellFormedUtf8(b: Uint8Array): boolean {
@@ -71,14 +72,31 @@ export function utf8Groups(): Utf8Group[] {
   const prefixes: Array<[boolean, string]> = [];
   for (let i = 1; i <= KOSME.length; i++) {
     const p = KOSME.subarray(0, i);
-    prefixes.push([isWellFormedUtf8(p), Array.from(p, (b) => b.toString(16).padStart(2, "0")).join("")]);
+    prefixes.push([
+      isWellFormedUtf8(p),
+      Array.from(p, (b) => b.toString(16).padStart(2, "0")).join(""),
+    ]);
   }
   add("All prefixes of a valid UTF-8 string that contains multi-byte code points", prefixes);
   // 6.7 - 6.11
-  add("First possible sequence of a certain length", [[true, "00"], [true, "c280"], [true, "e0a080"], [true, "f0908080"]]);
-  add("First possible sequence length 5/6 (invalid codepoints)", [[false, "f888808080"], [false, "fc8480808080"]]);
-  add("Last possible sequence of a certain length", [[true, "7f"], [true, "dfbf"], [true, "efbfbf"], [true, "f48fbfbf"]]);
-  add("Last possible sequence length 4/5/6 (invalid codepoints)", [[false, "f7bfbfbf"], [false, "fbbfbfbfbf"], [false, "fdbfbfbfbfbf"]]);
+  add("First possible sequence of a certain length", [[true, "00"], [true, "c280"], [
+    true,
+    "e0a080",
+  ], [true, "f0908080"]]);
+  add("First possible sequence length 5/6 (invalid codepoints)", [[false, "f888808080"], [
+    false,
+    "fc8480808080",
+  ]]);
+  add("Last possible sequence of a certain length", [
+    [true, "7f"],
+    [true, "dfbf"],
+    [true, "efbfbf"],
+    [true, "f48fbfbf"],
+  ]);
+  add("Last possible sequence length 4/5/6 (invalid codepoints)", [[false, "f7bfbfbf"], [
+    false,
+    "fbbfbfbfbf",
+  ], [false, "fdbfbfbfbfbf"]]);
   add("Other boundary conditions", [
     [true, "ed9fbf"],
     [true, "ee8080"],
@@ -108,7 +126,18 @@ export function utf8Groups(): Utf8Group[] {
   }
   add("Lonely start characters", lonely);
   // 6.14, 6.15
-  const missing = ["c0", "e080", "f08080", "f8808080", "fc80808080", "df", "efbf", "f7bfbf", "fbbfbfbf", "fdbfbfbfbf"];
+  const missing = [
+    "c0",
+    "e080",
+    "f08080",
+    "f8808080",
+    "fc80808080",
+    "df",
+    "efbf",
+    "f7bfbf",
+    "fbbfbfbf",
+    "fdbfbfbfbf",
+  ];
   add("Sequences with last continuation byte missing", missing.map((m) => [false, m]));
   add("Concatenation of incomplete sequences", [[false, missing.join("")]]);
   // 6.16 - 6.19
@@ -135,7 +164,10 @@ export function utf8Groups(): Utf8Group[] {
     [false, "fc8080808080"],
   ]);
   // 6.20, 6.21
-  add("Single UTF-16 surrogates", ["eda080", "edadbf", "edae80", "edafbf", "edb080", "edbe80", "edbfbf"].map((s) => [false, s]));
+  add(
+    "Single UTF-16 surrogates",
+    ["eda080", "edadbf", "edae80", "edafbf", "edb080", "edbe80", "edbfbf"].map((s) => [false, s]),
+  );
   add(
     "Paired UTF-16 surrogates",
     [
@@ -163,6 +195,9 @@ export function utf8Groups(): Utf8Group[] {
   }
   add("Non-character code points (valid UTF-8)", nonChars);
   // 6.23
-  add("Unicode specials (i.e. replacement char)", ["efbfb9", "efbfba", "efbfbb", "efbfbc", "efbfbd", "efbfbe", "efbfbf"].map((s) => [true, s]));
+  add(
+    "Unicode specials (i.e. replacement char)",
+    ["efbfb9", "efbfba", "efbfbb", "efbfbc", "efbfbd", "efbfbe", "efbfbf"].map((s) => [true, s]),
+  );
   return groups;
 }

@@ -184,7 +184,7 @@ export class FrameReader {
     q.take(head);
     const key = masked ? q.take(4) : null;
     const payload = q.take(len);
-    if (key !== null) for (let i = 0; i < len; i++) payload[i] ^= key[i & 3];
+    if (key !== null) { for (let i = 0; i < len; i++) payload[i] ^= key[i & 3]; }
     return { fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, payload };
   }
 }
@@ -262,7 +262,9 @@ export function serverResponse(key: string): Uint8Array {
 export function httpError(status: number, message: string): Uint8Array {
   const body = encoder.encode(message);
   return concat([
-    encoder.encode(`HTTP/1.1 ${status} Error\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
+    encoder.encode(
+      `HTTP/1.1 ${status} Error\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+    ),
     body,
   ]);
 }
@@ -299,5 +301,6 @@ export function hex(data: Uint8Array, max = 32): string {
  * 1007-1014, 3000-4999.
  */
 export function isValidCloseCode(code: number): boolean {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999);
 }

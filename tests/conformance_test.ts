@@ -25,16 +25,29 @@ function check(name: string, results: CaseResult[]): void {
   const target = { name, description: "", results };
   const diffs = diffExpected(expected, target);
   assert.equal(results.length, cases.length);
-  assert.deepEqual(diffs, [], `verdicts differ from conformance/expected.json:\n${diffs.join("\n")}\n\n${formatTable([target])}`);
+  assert.deepEqual(
+    diffs,
+    [],
+    `verdicts differ from conformance/expected.json:\n${diffs.join("\n")}\n\n${
+      formatTable([target])
+    }`,
+  );
 }
 
 describe("conformance (Autobahn groups 1-7, 10)", () => {
   for (const name of ["omniws-deno", "omniws-node", "omniws-bun"]) {
     const target = SERVERS[name];
-    test(`${target.description} matches the pinned verdicts of all ${cases.length} cases`, { timeout: 90_000 }, async () => {
+    test(`${target.description} matches the pinned verdicts of all ${cases.length} cases`, {
+      timeout: 90_000,
+    }, async () => {
       const server = await startServerProcess(target.command());
       try {
-        const results = await runFuzzingClient({ url: server.url, cases, timeScale: TIME_SCALE, concurrency: CONCURRENCY });
+        const results = await runFuzzingClient({
+          url: server.url,
+          cases,
+          timeScale: TIME_SCALE,
+          concurrency: CONCURRENCY,
+        });
         check(`server:${name}`, results);
       } finally {
         await server.stop();
@@ -42,12 +55,18 @@ describe("conformance (Autobahn groups 1-7, 10)", () => {
     });
   }
 
-  test(`the omniws client on ${runtime} matches the pinned verdicts of all ${cases.length} cases`, { timeout: 90_000 }, async () => {
+  test(`the omniws client on ${runtime} matches the pinned verdicts of all ${cases.length} cases`, {
+    timeout: 90_000,
+  }, async () => {
     const fuzzer = await startFuzzingServer({ cases, timeScale: TIME_SCALE });
     try {
       const agent = `omniws-${runtime}`;
       await runAutobahnClient(fuzzer.url, agent, CONCURRENCY);
-      assert.equal(await fuzzer.waitForAgent(agent, 5_000), true, "the client finished the case loop");
+      assert.equal(
+        await fuzzer.waitForAgent(agent, 5_000),
+        true,
+        "the client finished the case loop",
+      );
       check(`client:${agent}`, fuzzer.resultsFor(agent));
     } finally {
       await fuzzer.close();

@@ -6,7 +6,13 @@
 // fuzzing-server suite against these clients.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { clientReportProblems, OMNIWS_INTEROP_SERVER, type PeerServer, runPeerClient, startPeerServer } from "../conformance/interop.ts";
+import {
+  clientReportProblems,
+  OMNIWS_INTEROP_SERVER,
+  type PeerServer,
+  runPeerClient,
+  startPeerServer,
+} from "../conformance/interop.ts";
 import { ROOT } from "../conformance/targets.ts";
 
 const SCRIPT = "conformance/peers/whatwg_interop_client.ts";
@@ -26,9 +32,13 @@ describe("interop: native WebSocket clients", () => {
   });
 
   for (const [name, command, hasPing] of clients) {
-    test(`${name}'s native client <-> omniws server on Deno: messages, pings, clean and error closes`, { timeout: 60_000 }, async () => {
-      const report = await runPeerClient(command(omniws.url));
-      assert.deepEqual(clientReportProblems(report, hasPing, false), []);
-    });
+    test(
+      `${name}'s native client <-> omniws server on Deno: messages, pings, clean and error closes`,
+      { timeout: 60_000 },
+      async () => {
+        const report = await runPeerClient(command(omniws.url));
+        assert.deepEqual(clientReportProblems(report, hasPing, false), []);
+      },
+    );
   }
 });

@@ -30,12 +30,22 @@ describe("interop: Python websockets", { skip }, () => {
     await python?.stop();
   });
 
-  test("Python websockets client <-> omniws server on Deno: messages, pings, clean and error closes", { timeout: 60_000 }, async () => {
-    const report = await runPeerClient([PYTHON, "conformance/peers/python_interop_client.py", omniws.url]);
-    assert.deepEqual(clientReportProblems(report, true, true), []);
-  });
+  test(
+    "Python websockets client <-> omniws server on Deno: messages, pings, clean and error closes",
+    { timeout: 60_000 },
+    async () => {
+      const report = await runPeerClient([
+        PYTHON,
+        "conformance/peers/python_interop_client.py",
+        omniws.url,
+      ]);
+      assert.deepEqual(clientReportProblems(report, true, true), []);
+    },
+  );
 
-  test("omniws client <-> Python websockets server: messages, pings, clean and error closes", { timeout: 60_000 }, async () => {
+  test("omniws client <-> Python websockets server: messages, pings, clean and error closes", {
+    timeout: 60_000,
+  }, async () => {
     const report = await runOmniwsClientScenario(python.url, "python-ping");
     await python.waitLines(4);
     assert.deepEqual(omniwsClientProblems(report, python.lines, "python says bye"), []);

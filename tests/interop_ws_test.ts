@@ -29,14 +29,24 @@ describe("interop: npm ws", () => {
     await ws?.stop();
   });
 
-  test("ws client <-> omniws server on Deno: messages, pings, clean and error closes", { timeout: 60_000 }, async () => {
-    const report = await runPeerClient([NODE, "conformance/peers/ws_interop_client.ts", omniws.url]);
+  test("ws client <-> omniws server on Deno: messages, pings, clean and error closes", {
+    timeout: 60_000,
+  }, async () => {
+    const report = await runPeerClient([
+      NODE,
+      "conformance/peers/ws_interop_client.ts",
+      omniws.url,
+    ]);
     assert.deepEqual(clientReportProblems(report, true, true), []);
   });
 
-  test("omniws client <-> ws server: messages, pings, clean and error closes", { timeout: 60_000 }, async () => {
-    const report = await runOmniwsClientScenario(ws.url, "ws-ping");
-    await ws.waitLines(4);
-    assert.deepEqual(omniwsClientProblems(report, ws.lines, "ws says bye"), []);
-  });
+  test(
+    "omniws client <-> ws server: messages, pings, clean and error closes",
+    { timeout: 60_000 },
+    async () => {
+      const report = await runOmniwsClientScenario(ws.url, "ws-ping");
+      await ws.waitLines(4);
+      assert.deepEqual(omniwsClientProblems(report, ws.lines, "ws says bye"), []);
+    },
+  );
 });

@@ -43,10 +43,19 @@ export interface EchoSessionOptions {
  * @param url `ws://host:port/path?query`.
  * @param options Echo or not, time limit.
  */
-export function echoSession(url: string, options: EchoSessionOptions = {}): Promise<SessionSummary> {
+export function echoSession(
+  url: string,
+  options: EchoSessionOptions = {},
+): Promise<SessionSummary> {
   const target = new URL(url);
   const port = Number(target.port || 80);
-  const summary: SessionSummary = { messages: [], code: null, reason: "", wasClean: false, errors: [] };
+  const summary: SessionSummary = {
+    messages: [],
+    code: null,
+    reason: "",
+    wasClean: false,
+    errors: [],
+  };
   return new Promise((resolve) => {
     const conn = new ClientConnection({
       host: target.host,
@@ -120,7 +129,11 @@ export function echoSession(url: string, options: EchoSessionOptions = {}): Prom
  * @param agent The name results are filed under.
  * @param concurrency Cases run at once. Default 1.
  */
-export async function runAutobahnClient(base: string, agent: string, concurrency = 1): Promise<void> {
+export async function runAutobahnClient(
+  base: string,
+  agent: string,
+  concurrency = 1,
+): Promise<void> {
   const first = await echoSession(`${base}/getCaseCount`, { echo: false, limitMs: 10_000 });
   const count = Number(first.messages[0]);
   if (!Number.isInteger(count)) throw new Error(`No case count from ${base}`);
@@ -132,5 +145,8 @@ export async function runAutobahnClient(base: string, agent: string, concurrency
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-  await echoSession(`${base}/updateReports?agent=${encodeURIComponent(agent)}`, { echo: false, limitMs: 10_000 });
+  await echoSession(`${base}/updateReports?agent=${encodeURIComponent(agent)}`, {
+    echo: false,
+    limitMs: 10_000,
+  });
 }

@@ -10,9 +10,12 @@
 Deno.serve({
   hostname: "127.0.0.1",
   port: Number(Deno.env.get("PORT") ?? 0),
-  onListen: ({ hostname, port }) => console.log(`deno native echo server listening on ws://${hostname}:${port}/`),
+  onListen: ({ hostname, port }) =>
+    console.log(`deno native echo server listening on ws://${hostname}:${port}/`),
 }, (request) => {
-  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("WebSocket only", { status: 426 });
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return new Response("WebSocket only", { status: 426 });
+  }
   const { socket, response } = Deno.upgradeWebSocket(request);
   socket.binaryType = "arraybuffer";
   socket.onmessage = (e) => socket.send(e.data);

@@ -9,7 +9,11 @@
 
 import { serve } from "../../adapters/deno.ts";
 
-const server = serve({ port: Number(Deno.env.get("PORT") ?? 0), hostname: "127.0.0.1", maxMessageSize: 2 * 1024 * 1024 }, (socket) => {
+const server = serve({
+  port: Number(Deno.env.get("PORT") ?? 0),
+  hostname: "127.0.0.1",
+  maxMessageSize: 2 * 1024 * 1024,
+}, (socket) => {
   socket.onmessage = (e) => {
     if (e.data === "close-4000") return socket.close(4000, "omniws says bye");
     if (e.data === "ping-me") {

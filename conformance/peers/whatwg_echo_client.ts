@@ -29,6 +29,8 @@ function session(url: string, echo: boolean): Promise<string[]> {
 }
 
 const count = Number((await session(`${base}/getCaseCount`, false))[0]);
-for (let n = 1; n <= count; n++) await session(`${base}/runCase?case=${n}&agent=${encodeURIComponent(agent)}`, true);
+for (let n = 1; n <= count; n++) {
+  await session(`${base}/runCase?case=${n}&agent=${encodeURIComponent(agent)}`, true);
+}
 await session(`${base}/updateReports?agent=${encodeURIComponent(agent)}`, false);
 (globalThis as any).Deno?.exit(0) ?? (globalThis as any).process.exit(0);

@@ -12,7 +12,8 @@
 const url = (globalThis as any).Deno?.args[0] ?? (globalThis as any).process.argv[2];
 const LARGE = 1024 * 1024;
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 interface Conn {
   ws: WebSocket;
@@ -26,7 +27,9 @@ function open(): Promise<Conn> {
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     const conn: Conn = { ws, messages: [], waiters: [], closed: null as any };
-    conn.closed = new Promise((r) => ws.addEventListener("close", (e) => r({ code: e.code, reason: e.reason })));
+    conn.closed = new Promise((r) =>
+      ws.addEventListener("close", (e) => r({ code: e.code, reason: e.reason }))
+    );
     ws.onmessage = (e) => {
       conn.messages.push(e.data);
       for (const w of conn.waiters.splice(0)) w();
@@ -49,7 +52,10 @@ async function next(c: Conn): Promise<string | ArrayBuffer> {
 }
 
 const bounded = <T>(p: Promise<T>): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timed out")), 10_000))]);
+  Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timed out")), 10_000)),
+  ]);
 
 const out: Record<string, unknown> = { echo: {} };
 const echo = out.echo as Record<string, boolean>;
@@ -65,7 +71,9 @@ const checks: Array<[string, string | Uint8Array]> = [
 for (const [name, data] of checks) {
   c.ws.send(data as any);
   const m = await next(c);
-  echo[name] = typeof data === "string" ? m === data : m instanceof ArrayBuffer && same(new Uint8Array(m), data);
+  echo[name] = typeof data === "string"
+    ? m === data
+    : m instanceof ArrayBuffer && same(new Uint8Array(m), data);
 }
 const ws: any = c.ws;
 if (typeof ws.ping === "function" && "Bun" in globalThis) {

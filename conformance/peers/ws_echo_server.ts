@@ -6,15 +6,27 @@
  * @module
  */
 
-import process from "node:process";
 // deno-lint-ignore-file no-explicit-any
+import process from "node:process";
 import { WebSocketServer } from "ws";
 
-const wss = new WebSocketServer({ host: "127.0.0.1", port: Number(process.env.PORT ?? 0), maxPayload: 64 * 1024 * 1024 });
-wss.on("connection", (ws: { on(e: string, f: (...a: any[]) => void): void; send(d: Uint8Array, o: { binary: boolean }): void }) => {
-  ws.on("error", () => {});
-  ws.on("message", (data: Uint8Array, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+const wss = new WebSocketServer({
+  host: "127.0.0.1",
+  port: Number(process.env.PORT ?? 0),
+  maxPayload: 64 * 1024 * 1024,
 });
+wss.on(
+  "connection",
+  (
+    ws: {
+      on(e: string, f: (...a: any[]) => void): void;
+      send(d: Uint8Array, o: { binary: boolean }): void;
+    },
+  ) => {
+    ws.on("error", () => {});
+    ws.on("message", (data: Uint8Array, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+  },
+);
 wss.on("listening", () => {
   const addr = wss.address() as { port: number };
   console.log(`ws echo server listening on ws://127.0.0.1:${addr.port}/`);

@@ -13,7 +13,8 @@ import WebSocket from "ws";
 const url = process.argv[2];
 const LARGE = 1024 * 1024;
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 function open(): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -24,9 +25,20 @@ function open(): Promise<any> {
   });
 }
 const next = (ws: any): Promise<{ data: Uint8Array; isBinary: boolean }> =>
-  new Promise((resolve) => ws.once("message", (data: Uint8Array, isBinary: boolean) => resolve({ data: new Uint8Array(data), isBinary })));
+  new Promise((resolve) =>
+    ws.once(
+      "message",
+      (data: Uint8Array, isBinary: boolean) => resolve({ data: new Uint8Array(data), isBinary }),
+    )
+  );
 const closed = (ws: any): Promise<{ code: number; reason: string }> =>
-  new Promise((resolve) => ws.once("close", (code: number, reason: Uint8Array) => resolve({ code, reason: new TextDecoder().decode(reason) })));
+  new Promise((resolve) =>
+    ws.once(
+      "close",
+      (code: number, reason: Uint8Array) =>
+        resolve({ code, reason: new TextDecoder().decode(reason) }),
+    )
+  );
 
 const out: Record<string, unknown> = { echo: {} };
 const echo = out.echo as Record<string, boolean>;
@@ -42,9 +54,13 @@ const checks: Array<[string, string | Uint8Array]> = [
 for (const [name, data] of checks) {
   ws.send(data);
   const m = await next(ws);
-  echo[name] = typeof data === "string" ? !m.isBinary && new TextDecoder().decode(m.data) === data : m.isBinary && same(m.data, data);
+  echo[name] = typeof data === "string"
+    ? !m.isBinary && new TextDecoder().decode(m.data) === data
+    : m.isBinary && same(m.data, data);
 }
-const pong = new Promise<Uint8Array>((resolve) => ws.once("pong", (d: Uint8Array) => resolve(new Uint8Array(d))));
+const pong = new Promise<Uint8Array>((resolve) =>
+  ws.once("pong", (d: Uint8Array) => resolve(new Uint8Array(d)))
+);
 ws.ping("ws-ping");
 out.pong = new TextDecoder().decode(await pong) === "ws-ping";
 ws.send("ping-me");

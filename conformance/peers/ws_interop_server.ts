@@ -11,7 +11,11 @@
 import process from "node:process";
 import { WebSocketServer } from "ws";
 
-const wss = new WebSocketServer({ host: "127.0.0.1", port: Number(process.env.PORT ?? 0), maxPayload: 64 * 1024 * 1024 });
+const wss = new WebSocketServer({
+  host: "127.0.0.1",
+  port: Number(process.env.PORT ?? 0),
+  maxPayload: 64 * 1024 * 1024,
+});
 wss.on("connection", (ws: any) => {
   ws.on("error", () => {});
   ws.on("message", (data: Uint8Array, isBinary: boolean) => {
@@ -23,7 +27,17 @@ wss.on("connection", (ws: any) => {
       ws.ping("ws-ping");
     } else ws.send(data, { binary: isBinary });
   });
-  ws.on("close", (code: number, reason: Uint8Array) => console.log(JSON.stringify({ code, reason: new TextDecoder().decode(reason) })));
+  ws.on(
+    "close",
+    (code: number, reason: Uint8Array) =>
+      console.log(JSON.stringify({ code, reason: new TextDecoder().decode(reason) })),
+  );
 });
-wss.on("listening", () => console.log(`ws server listening on ws://127.0.0.1:${(wss.address() as { port: number }).port}/`));
+wss.on(
+  "listening",
+  () =>
+    console.log(
+      `ws server listening on ws://127.0.0.1:${(wss.address() as { port: number }).port}/`,
+    ),
+);
 process.on("SIGTERM", () => process.exit(0));
