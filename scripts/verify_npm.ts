@@ -481,7 +481,7 @@ export async function verifyNpm(options: VerifyOptions = {}): Promise<VerifyRepo
         }
         const ok = out.code === 0 && (line.failures?.length ?? 1) === 0 && (line.passed ?? 0) > 0;
         record(
-          `${line.runtime ?? runtime.name}: ${
+          `${runtime.name} (${line.runtime ?? "?"}): ${
             file === "smoke.mjs" ? "import" : "require()"
           } every export, in-memory exchange`,
           ok,
