@@ -6,7 +6,8 @@
  * - Never throws on any input: a malformed stream yields an {@linkcode InflateError}.
  * - The output is limited while it is produced: the output buffer never grows past `maxSize`
  *   bytes, and the first byte over the limit stops decoding at once (`tooBig`).
- * - History (context takeover) lives in a ring of exactly 2^windowBits bytes, allocated on the
+ * - History (context takeover) lives in a ring of 2^max(9, windowBits) bytes (zlib, and so most
+ *   peers, compresses with 9 bits when 8 are negotiated), allocated on the
  *   first message that needs it and dropped by {@linkcode Inflater.reset}. Without takeover an
  *   inflater holds no buffer at all between messages.
  * - Huffman tables and the input copy are module-level scratch shared by every inflater: decoding
@@ -554,6 +555,8 @@ const EMPTY = new Uint8Array(0);
 export class Inflater {
   /** Base-2 logarithm of the history window, 8..15. */
   readonly windowBits: number;
+  /** Base-2 logarithm of the history ring: at least 9, as zlib never compresses with 8. */
+  readonly #ringBits: number;
   /** Whether history is carried from one message to the next. */
   readonly takeover: boolean;
   #window: Uint8Array | null = null;
@@ -571,6 +574,7 @@ export class Inflater {
       throw new RangeError(`Window bits must be an integer from 8 to 15, got ${windowBits}`);
     }
     this.windowBits = windowBits;
+    this.#ringBits = Math.max(9, windowBits);
     this.takeover = takeover;
   }
 
@@ -631,7 +635,7 @@ export class Inflater {
     st.op = 0;
     st.max = maxSize;
     st.win = this.takeover && this.#window !== null ? this.#window : EMPTY;
-    st.wmask = (1 << this.windowBits) - 1;
+    st.wmask = (1 << this.#ringBits) - 1;
     st.whave = this.takeover ? this.#whave : 0;
     st.wpos = this.#wpos;
     const status = run(st);
@@ -651,10 +655,10 @@ export class Inflater {
     return out.length - end <= end >> 2 ? out.subarray(0, end) : out.slice(0, end);
   }
 
-  /** Keep the last 2^windowBits bytes of this message's output as history. */
+  /** Keep the last 2^ringBits bytes of this message's output as history. */
   #remember(out: Uint8Array, n: number): void {
     if (n === 0) return;
-    const size = 1 << this.windowBits;
+    const size = 1 << this.#ringBits;
     const win = this.#window ??= new Uint8Array(size);
     if (n >= size) {
       win.set(out.subarray(n - size, n));
