@@ -108,13 +108,12 @@ const DIST_EXTRA = [
 ];
 const BL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-/** Length - 3 -> length code (0..28); and the base (length - 3) of each code. */
-const lengthCode = new Uint8Array(256);
-const lengthBase = new Uint8Array(29);
-/** Distance - 1 -> distance code: `distCode[d]` for d < 256, else `distCode[256 + (d >> 7)]`. */
-const distCode = new Uint8Array(512);
-const distBase = new Uint16Array(30);
-{
+/** The length and distance code tables of RFC 1951 §3.2.5, built once. */
+function codeTables(): [Uint8Array, Uint8Array, Uint8Array, Uint16Array] {
+  const lengthCode = new Uint8Array(256);
+  const lengthBase = new Uint8Array(29);
+  const distCode = new Uint8Array(512);
+  const distBase = new Uint16Array(30);
   let length = 0;
   for (let code = 0; code < 28; code++) {
     lengthBase[code] = length;
@@ -133,14 +132,25 @@ const distBase = new Uint16Array(30);
     distBase[code] = dist << 7;
     for (let n = 0; n < 1 << (DIST_EXTRA[code] - 7); n++) distCode[256 + dist++] = code;
   }
+  return [lengthCode, lengthBase, distCode, distBase];
 }
+/**
+ * Length - 3 -> length code (0..28), and the base (length - 3) of each code; distance - 1 ->
+ * distance code (`distCode[d]` for d < 256, else `distCode[256 + (d >> 7)]`), and the base
+ * (distance - 1) of each code.
+ */
+const [lengthCode, lengthBase, distCode, distBase] = codeTables();
 
-const REV8 = new Uint8Array(256);
-for (let i = 0; i < 256; i++) {
-  let r = 0;
-  for (let b = 0; b < 8; b++) r |= ((i >> b) & 1) << (7 - b);
-  REV8[i] = r;
-}
+/** Each byte with its bits in reverse order. */
+const REV8: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) {
+    let r = 0;
+    for (let b = 0; b < 8; b++) r |= ((i >> b) & 1) << (7 - b);
+    table[i] = r;
+  }
+  return table;
+})();
 
 /** Canonical codes (bit-reversed, ready to send LSB first) for the given lengths. */
 function assignCodes(lengths: Uint8Array, n: number, codes: Uint16Array): void {
@@ -162,17 +172,19 @@ function assignCodes(lengths: Uint8Array, n: number, codes: Uint16Array): void {
 }
 
 // Fixed Huffman codes (RFC 1951 §3.2.6).
-const fixedLitLen = new Uint8Array(288);
-const fixedLitCode = new Uint16Array(288);
-const fixedDistLen = new Uint8Array(30).fill(5);
-const fixedDistCode = new Uint16Array(30);
-{
-  fixedLitLen.fill(8, 0, 144);
-  fixedLitLen.fill(9, 144, 256);
-  fixedLitLen.fill(7, 256, 280);
-  fixedLitLen.fill(8, 280, 288);
-  assignCodes(fixedLitLen, 288, fixedLitCode);
-  assignCodes(fixedDistLen, 30, fixedDistCode);
+const fixedLitLen: Uint8Array = new Uint8Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(
+  7,
+  256,
+  280,
+).fill(8, 280, 288);
+const fixedDistLen: Uint8Array = new Uint8Array(30).fill(5);
+const fixedLitCode: Uint16Array = codesFor(fixedLitLen, 288);
+const fixedDistCode: Uint16Array = codesFor(fixedDistLen, 30);
+
+function codesFor(lengths: Uint8Array, n: number): Uint16Array {
+  const codes = new Uint16Array(n);
+  assignCodes(lengths, n, codes);
+  return codes;
 }
 
 // ---- Huffman code lengths ------------------------------------------------------------------

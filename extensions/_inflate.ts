@@ -182,12 +182,16 @@ const DIST_EXTRA = [
 /** Order in which code length code lengths are sent (RFC 1951 §3.2.7). */
 const CL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-const REV8 = new Uint8Array(256);
-for (let i = 0; i < 256; i++) {
-  let r = 0;
-  for (let b = 0; b < 8; b++) r |= ((i >> b) & 1) << (7 - b);
-  REV8[i] = r;
-}
+/** Each byte with its bits in reverse order. */
+const REV8: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) {
+    let r = 0;
+    for (let b = 0; b < 8; b++) r |= ((i >> b) & 1) << (7 - b);
+    table[i] = r;
+  }
+  return table;
+})();
 
 /** The lowest `len` bits of `code` in reverse order (DEFLATE sends Huffman codes MSB first). */
 function reverse(code: number, len: number): number {
@@ -292,18 +296,23 @@ function buildTable(
   return true;
 }
 
-// Fixed Huffman tables (RFC 1951 §3.2.6), built once.
-const fixedLit = new Int32Array(1 << LIT_ROOT);
-const fixedDist = new Int32Array(1 << DIST_ROOT);
-{
-  for (let i = 0; i < 144; i++) lens[i] = 8;
-  for (let i = 144; i < 256; i++) lens[i] = 9;
-  for (let i = 256; i < 280; i++) lens[i] = 7;
-  for (let i = 280; i < 288; i++) lens[i] = 8;
-  buildTable(0, 288, fixedLit, LIT_ROOT, KIND_LIT);
-  for (let i = 0; i < 32; i++) lens[i] = 5;
-  buildTable(0, 32, fixedDist, DIST_ROOT, KIND_DIST);
+/** The fixed Huffman decoding tables (RFC 1951 §3.2.6). */
+function fixedTable(dist: boolean): Int32Array {
+  const table = new Int32Array(1 << (dist ? DIST_ROOT : LIT_ROOT));
+  if (dist) {
+    lens.fill(5, 0, 32);
+    buildTable(0, 32, table, DIST_ROOT, KIND_DIST);
+  } else {
+    lens.fill(8, 0, 144);
+    lens.fill(9, 144, 256);
+    lens.fill(7, 256, 280);
+    lens.fill(8, 280, 288);
+    buildTable(0, 288, table, LIT_ROOT, KIND_LIT);
+  }
+  return table;
 }
+const fixedLit: Int32Array = fixedTable(false);
+const fixedDist: Int32Array = fixedTable(true);
 
 /** The RFC 7692 §7.2.2 tail: an empty stored block's LEN and NLEN. */
 const TAIL = [0x00, 0x00, 0xff, 0xff];
@@ -323,12 +332,30 @@ const S_TOO_FAR = -3;
 const S_TRUNCATED = -4;
 const S_TOO_BIG = -5;
 
+// Errors found while reading block headers.
+const S_BAD_TYPE = -10;
+const S_BAD_STORED = -11;
+const S_BAD_COUNTS = -12;
+const S_BAD_CL_CODE = -13;
+const S_BAD_REPEAT = -14;
+const S_NO_EOB = -15;
+const S_BAD_LIT_CODE = -16;
+const S_BAD_DIST_CODE = -17;
+
 const MESSAGES: Record<number, string> = {
   [S_BAD_LIT]: "Invalid literal/length code",
   [S_BAD_DIST]: "Invalid distance code",
   [S_TOO_FAR]: "Distance reaches before the start of the window",
   [S_TRUNCATED]: "Compressed data is truncated",
   [S_TOO_BIG]: "Inflated message exceeds the size limit",
+  [S_BAD_TYPE]: "Invalid block type",
+  [S_BAD_STORED]: "Stored block length does not match its complement",
+  [S_BAD_COUNTS]: "Too many length or distance codes",
+  [S_BAD_CL_CODE]: "Invalid code lengths code",
+  [S_BAD_REPEAT]: "Invalid code length repeat",
+  [S_NO_EOB]: "Literal code has no end-of-block code",
+  [S_BAD_LIT_CODE]: "Invalid literal/length code lengths",
+  [S_BAD_DIST_CODE]: "Invalid distance code lengths",
 };
 
 /** The decoder's registers, shared by the block loop and the symbol decoders. */
@@ -673,24 +700,6 @@ export class Inflater {
     this.#whave = Math.min(size, this.#whave + n);
   }
 }
-
-// Errors found while reading block headers.
-const S_BAD_TYPE = -10;
-const S_BAD_STORED = -11;
-const S_BAD_COUNTS = -12;
-const S_BAD_CL_CODE = -13;
-const S_BAD_REPEAT = -14;
-const S_NO_EOB = -15;
-const S_BAD_LIT_CODE = -16;
-const S_BAD_DIST_CODE = -17;
-MESSAGES[S_BAD_TYPE] = "Invalid block type";
-MESSAGES[S_BAD_STORED] = "Stored block length does not match its complement";
-MESSAGES[S_BAD_COUNTS] = "Too many length or distance codes";
-MESSAGES[S_BAD_CL_CODE] = "Invalid code lengths code";
-MESSAGES[S_BAD_REPEAT] = "Invalid code length repeat";
-MESSAGES[S_NO_EOB] = "Literal code has no end-of-block code";
-MESSAGES[S_BAD_LIT_CODE] = "Invalid literal/length code lengths";
-MESSAGES[S_BAD_DIST_CODE] = "Invalid distance code lengths";
 
 /** Decode blocks until a final block, or until the input ends at a block boundary. */
 function run(st: State): number {
