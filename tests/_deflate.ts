@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Extension, ExtensionFactory } from "../core/extension.ts";
 import { mulberry32, seededBytes } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -156,4 +157,79 @@ export function bomb(matches: number): Uint8Array {
   out.set(head, 0);
   out.set(end, head.length + body);
   return out;
+}
+
+/**
+ * The messages the interop tests exchange with each peer: compressible text and binary of several
+ * sizes (one repeated, which context takeover makes nearly free), incompressible noise, empties.
+ */
+export function interopMessages(): Array<[string, string | Uint8Array]> {
+  const decoder = new TextDecoder();
+  const json1k = decoder.decode(jsonText(1000, 1));
+  return [
+    ["empty text", ""],
+    ["empty binary", new Uint8Array(0)],
+    ["short text", "Hello"],
+    ["unicode text", "Grüße, мир, 世界 ✓ 🎉"],
+    ["json 1 KB", json1k],
+    ["json 1 KB again", json1k],
+    ["json 64 KB", decoder.decode(jsonText(65_536, 2))],
+    ["prose 256 KB", decoder.decode(prose(1 << 18, 3))],
+    ["mixed binary 200 KB", mixed(200_000, 4)],
+    ["noise 100 B", noise(100, 5)],
+    ["noise 64 KB", noise(65_536, 6)],
+    ["noise 256 KB", noise(1 << 18, 7)],
+  ];
+}
+
+/** Counts of what went through a permessage-deflate extension on one connection. */
+export interface DeflateStats {
+  /** Messages received compressed (RSV1 set). */
+  compressedIn: number;
+  /** Messages sent compressed. */
+  compressedOut: number;
+  /** Messages sent uncompressed (below the threshold, or not worth it). */
+  plainOut: number;
+}
+
+/**
+ * Wrap an extension factory so that each connection it is negotiated on counts its compressed
+ * messages; `onNegotiated` receives each connection's counters as the handshake completes.
+ */
+export function counting(
+  inner: ExtensionFactory,
+  onNegotiated: (stats: DeflateStats) => void,
+): ExtensionFactory {
+  const wrap = (ext: Extension): Extension => {
+    const stats: DeflateStats = { compressedIn: 0, compressedOut: 0, plainOut: 0 };
+    onNegotiated(stats);
+    return {
+      name: ext.name,
+      rsvBits: ext.rsvBits,
+      encode(payload, binary) {
+        const out = ext.encode(payload, binary);
+        if (out.rsv !== 0) stats.compressedOut++;
+        else stats.plainOut++;
+        return out;
+      },
+      decode(payload, rsv, maxSize) {
+        stats.compressedIn++;
+        return ext.decode(payload, rsv, maxSize);
+      },
+    };
+  };
+  return {
+    name: inner.name,
+    offer: () => inner.offer(),
+    accept(offers) {
+      const chosen = inner.accept(offers);
+      return chosen === null
+        ? null
+        : { response: chosen.response, extension: wrap(chosen.extension) };
+    },
+    accepted(response) {
+      const ext = inner.accepted(response);
+      return typeof ext === "string" ? ext : wrap(ext);
+    },
+  };
 }
