@@ -2,7 +2,9 @@
  * npm `ws` with permessage-deflate, run by Node, for the interop tests.
  *
  * - `server`: an echo server (PORT from the environment, 0 = any) that prints
- *   `ws://127.0.0.1:PORT/` once listening.
+ *   `ws://127.0.0.1:PORT/` once listening. The text message `__memory__` is answered with
+ *   `process.memoryUsage()` after a garbage collection when `--expose-gc` allows one (for
+ *   bench/deflate_bench.ts).
  * - `client URL`: sends the interop messages (tests/_deflate.ts) to an echo server, checks each
  *   echo, asks for `__stats__`, and prints one JSON report:
  *   `{ extension, echoes: { name: ok }, stats }`.
@@ -35,7 +37,14 @@ if (mode === "server") {
   });
   wss.on("connection", (ws: any) => {
     ws.on("error", () => {});
-    ws.on("message", (data: Uint8Array, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary && data.length === 10 && data.toString() === "__memory__") {
+        (globalThis as any).gc?.();
+        ws.send(JSON.stringify(process.memoryUsage()));
+      } else {
+        ws.send(data, { binary: isBinary });
+      }
+    });
   });
   wss.on("listening", () => {
     console.log(
