@@ -120,10 +120,11 @@ const RSV1 = 0x40;
 const WINDOW_BITS = /^(?:8|9|1[0-5])$/;
 
 /**
- * Read the parameters of an offer (`offer` true) or a response; null when one is unknown or has
- * a bad value. Repeated parameters never get here: the header parser refuses them.
+ * Read the parameters of an offer (`offer` true) or a response; null when one is unknown, has a
+ * bad value or is repeated (RFC 7692 §7: decline such an offer, fail on such a response).
  */
 function readParams(ext: ExtensionOffer, offer: boolean): Params | null {
+  if (ext.repeatedParams !== undefined) return null;
   const p: Params = {
     serverNoContextTakeover: false,
     clientNoContextTakeover: false,
@@ -325,7 +326,7 @@ export function permessageDeflate(options: PermessageDeflateOptions = {}): Exten
     accepted(response: ExtensionOffer): Extension | string {
       const p = readParams(response, false);
       if (p === null) {
-        return "Server answered permessage-deflate with unknown parameters or bad values";
+        return "Server answered permessage-deflate with unknown or repeated parameters or bad values";
       }
       const matches = offers.some((o) =>
         (!o.serverNoContextTakeover || p.serverNoContextTakeover) &&

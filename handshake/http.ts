@@ -68,6 +68,12 @@ export interface ExtensionOffer {
   name: string;
   /** Parameters in order: the value (quoted-string values unquoted), or `true` when valueless. */
   params: Map<string, string | true>;
+  /**
+   * Parameter names given more than once in this element, present only then (`params` keeps the
+   * first value). The header is still well formed; the extension decides, and RFC 7692 §7 has
+   * permessage-deflate decline such an offer and fail on such a response.
+   */
+  repeatedParams?: string[];
 }
 
 const HTAB = 0x09;
@@ -807,9 +813,9 @@ function readQuoted(value: string, pos: number): [string, number] | null {
  * every separator and empty list elements ignored.
  *
  * Quoted-string values are unquoted, and must then be tokens (RFC 6455 §9.1). A parameter name
- * repeated within one extension is treated as a syntax error: the `Map` could not represent it,
- * and RFC 7692 §7 requires declining such an offer anyway. Names keep their case. Linear time;
- * never throws.
+ * repeated within one extension is no syntax error: the element keeps the first value and lists
+ * the name in `repeatedParams`, so an extension can decline just that offer (RFC 7692 §7) while
+ * the handshake goes on. Names keep their case. Linear time; never throws.
  *
  * @param value A header value (repeated headers joined with `", "`, as {@linkcode HttpHeaders.get} does).
  * @returns The offers in order, or `null` on a syntax error or if the list has no element.
@@ -850,13 +856,13 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
     if (stop === pos) return null;
     const name = value.slice(pos, stop);
     const params = new Map<string, string | true>();
+    let repeated: Set<string> | null = null; // a Set: many distinct repeats stay linear
     pos = skipSpace(value, stop);
     while (pos < n && value.charCodeAt(pos) === SEMICOLON) {
       pos = skipSpace(value, pos + 1);
       stop = skipToken(value, pos);
       if (stop === pos) return null;
       const param = value.slice(pos, stop);
-      if (params.has(param)) return null;
       pos = skipSpace(value, stop);
       let paramValue: string | true = true;
       if (pos < n && value.charCodeAt(pos) === EQUALS) {
@@ -874,9 +880,12 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
         }
         pos = skipSpace(value, pos);
       }
-      params.set(param, paramValue);
+      if (!params.has(param)) params.set(param, paramValue);
+      else (repeated ??= new Set()).add(param);
     }
-    out.push({ name, params });
+    out.push(
+      repeated === null ? { name, params } : { name, params, repeatedParams: [...repeated] },
+    );
     if (pos >= n) break;
     if (value.charCodeAt(pos) !== COMMA) return null;
     pos++;

@@ -235,19 +235,52 @@ describe("permessage-deflate negotiation: the server's answer to each offer", ()
     assert.equal(events[0].type === "error" && events[0].error.closeCode, 1002);
   });
 
-  test(
-    "declines an offer with a repeated parameter (RFC 7692 §7)",
-    {
-      todo:
-        "the core's Sec-WebSocket-Extensions parser refuses the whole header, so the server answers 400",
-    },
-    () => {
-      assert.equal(
-        serverAnswer("permessage-deflate; server_no_context_takeover; server_no_context_takeover"),
-        null,
-      );
-    },
-  );
+  const repeated = [
+    "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+    "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+    "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10",
+    "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
+  ];
+  for (const offer of repeated) {
+    test(`declines ${offer}: a repeated parameter (RFC 7692 §7); the handshake goes on`, () => {
+      assert.equal(serverAnswer(offer), null);
+    });
+  }
+
+  const fallbacks: Array<[string, string]> = [
+    [
+      "permessage-deflate; server_no_context_takeover; server_no_context_takeover, permessage-deflate; client_max_window_bits",
+      "permessage-deflate",
+    ],
+    [
+      "permessage-deflate; server_max_window_bits=7, permessage-deflate; server_no_context_takeover",
+      "permessage-deflate; server_no_context_takeover",
+    ],
+    [
+      "permessage-deflate; client_max_window_bits=16, permessage-deflate; server_max_window_bits=10",
+      "permessage-deflate; server_max_window_bits=10",
+    ],
+    [
+      "permessage-deflate; server_no_context_takeover=1, permessage-deflate",
+      "permessage-deflate",
+    ],
+  ];
+  for (const [offer, answer] of fallbacks) {
+    test(`skips the declined element of ${offer} and accepts the next one`, () => {
+      assert.equal(serverAnswer(offer), answer);
+    });
+  }
+
+  for (
+    const offer of ["permessage-deflate; =1", "permessage-deflate;; x", "permessage-deflate x"]
+  ) {
+    test(`answers 400 to the malformed header ${JSON.stringify(offer)} (RFC 6455 §9.1 grammar)`, () => {
+      const server = new ServerConnection({ extensions: [permessageDeflate()] });
+      server.receive(requestBytes({ headers: { "Sec-WebSocket-Extensions": offer } }));
+      drain(server);
+      assert.match(decoder.decode(output(server)), /^HTTP\/1\.1 400 /);
+    });
+  }
 });
 
 describe("permessage-deflate negotiation: the client's offer and its check of the answer", () => {
@@ -301,6 +334,16 @@ describe("permessage-deflate negotiation: the client's offer and its check of th
     ["permessage-deflate; server_no_context_takeover=1", {}, "a value on a flag"],
     [
       "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10",
+      {},
+      "a repeated parameter",
+    ],
+    [
+      "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+      { serverNoContextTakeover: true },
+      "a repeated parameter",
+    ],
+    [
+      "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
       {},
       "a repeated parameter",
     ],
