@@ -79,6 +79,7 @@ export class Driver {
   #heardFrom = true;
   #pinged = false;
   #writeClosed = false;
+  #lingering = false;
   #closed = false;
 
   /**
@@ -118,11 +119,21 @@ export class Driver {
     this.pump();
   }
 
-  /** The peer closed its side. */
+  /**
+   * The peer closed its side. It may still be reading: what is queued (our close frame last) is
+   * flushed before the transport closes, for at most `closeTimeout` ms, instead of cut off.
+   */
   receiveEnd(): void {
     this.conn.receiveEnd();
     this.pump();
-    this.#closeNow();
+    if (this.#closed) return;
+    if (!this.#attached || this.#transport.bufferedAmount === 0) return this.#closeNow();
+    this.#lingering = true;
+    if (!this.#writeClosed) {
+      this.#writeClosed = true;
+      this.#transport.closeWrite();
+    }
+    this.#updateTimers();
   }
 
   /** The transport failed (refused, reset, TLS error); reported, then the connection ends. */
@@ -136,6 +147,7 @@ export class Driver {
 
   /** The transport's buffer drained. */
   drained(): void {
+    if (this.#lingering && this.#transport.bufferedAmount === 0) this.#closeNow();
     this.#handlers.drained();
   }
 
@@ -157,13 +169,15 @@ export class Driver {
           console.error(error);
         }
       }
-      if (!this.#attached) return;
-      const out = conn.takeOutput();
-      if (out.length > 0 && !this.#writeClosed) this.#transport.write(out);
-      if (conn.shouldCloseTransport && !this.#writeClosed) {
-        this.#writeClosed = true;
-        this.#transport.closeWrite();
+      if (this.#attached) {
+        const out = conn.takeOutput();
+        if (out.length > 0 && !this.#writeClosed) this.#transport.write(out);
+        if (conn.shouldCloseTransport && !this.#writeClosed) {
+          this.#writeClosed = true;
+          this.#transport.closeWrite();
+        }
       }
+      // Before attach too: the handshake timeout covers the TCP and TLS connect.
       this.#updateTimers();
     } finally {
       this.#pumping = false;
@@ -179,7 +193,9 @@ export class Driver {
   }
 
   #updateTimers(): void {
-    const phase = this.#closed ? null : this.conn.timerPhase ?? (this.#writeClosed ? "drain" : null);
+    const phase = this.#closed
+      ? null
+      : this.conn.timerPhase ?? (this.#writeClosed ? "drain" : null);
     if (phase !== this.#timerPhase) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;

@@ -63,7 +63,11 @@ export type ConnectionHandler = (socket: WebSocket, request: UpgradeRequest) => 
  * @param secure Whether the transport is TLS.
  * @param handler Called with each socket once open.
  */
-export function startServerSession(options: ServeOptions, secure: boolean, handler: ConnectionHandler): Driver {
+export function startServerSession(
+  options: ServeOptions,
+  secure: boolean,
+  handler: ConnectionHandler,
+): Driver {
   const conn = new ServerConnection({ ...options, secure, plainHttp: options.http !== undefined });
   let socket: WebSocket | null = null;
   const driver: Driver = new Driver(conn, {
@@ -129,7 +133,12 @@ function decide(
 }
 
 /** Call a hook that may be synchronous or asynchronous; pump once an async answer is applied. */
-function run<T>(driver: Driver, hook: () => T | Promise<T>, apply: (v: T) => void, fail: (e: unknown) => void): void {
+function run<T>(
+  driver: Driver,
+  hook: () => T | Promise<T>,
+  apply: (v: T) => void,
+  fail: (e: unknown) => void,
+): void {
   let result: T | Promise<T>;
   try {
     result = hook();

@@ -15,6 +15,8 @@ import type { ConnectionEvent, ConnectionOptions } from "../core/connection.ts";
 import type { ExtensionFactory } from "../core/extension.ts";
 import type { HeaderInit } from "../handshake/_head.ts";
 import type { UpgradeRequest, WebSocketVersion } from "../handshake/rfc6455.ts";
+import { isValidCloseCode } from "../framing/rfc6455.ts";
+import { permessageDeflate } from "../extensions/permessage_deflate.ts";
 import { Driver, type DriverOptions, type Transport } from "./_driver.ts";
 
 /** Where a client connects. */
@@ -43,7 +45,11 @@ export interface TransportSink {
  * Opens a connection for the client: resolves with the transport once connected (TLS
  * handshake included), rejects with a clear error when refused or when TLS fails.
  */
-export type Connector = (target: ConnectTarget, sink: TransportSink, tls: unknown) => Promise<Transport>;
+export type Connector = (
+  target: ConnectTarget,
+  sink: TransportSink,
+  tls: unknown,
+) => Promise<Transport>;
 
 /** Options of the client `WebSocket` beyond the standard's two arguments. */
 export interface WebSocketOptions extends ConnectionOptions, DriverOptions {
@@ -53,13 +59,17 @@ export interface WebSocketOptions extends ConnectionOptions, DriverOptions {
   origin?: string;
   /** Protocol revision to speak. Default 13 (RFC 6455). */
   version?: WebSocketVersion;
-  /** Extensions to offer. */
+  /**
+   * Extensions to offer. Default: permessage-deflate with its default parameters, as browsers
+   * offer it (none on hixie versions); `[]` offers none.
+   */
   extensions?: ExtensionFactory[];
   /** TLS options for `wss:`: `ca`, PEM certificates to trust besides the system's. */
   tls?: { ca?: string | string[]; rejectUnauthorized?: boolean };
 }
 
-type BinaryType = "blob" | "arraybuffer";
+/** How binary messages are delivered to a `WebSocket`'s listeners. */
+export type BinaryType = "blob" | "arraybuffer";
 
 /**
  * A listener as `addEventListener` takes it: a function or an object with `handleEvent`.
@@ -79,23 +89,31 @@ export interface WebSocketListenerOptions {
   /** Remove the listener when this signal aborts. */
   signal?: AbortSignal;
 }
-type Handler<E extends Event = Event> = ((this: WebSocket, ev: E) => unknown) | null;
+/** An `on*` event handler property's value: called with the event, `this` being the socket. */
+export type WebSocketEventHandler<E extends Event = Event> =
+  | ((this: WebSocket, ev: E) => unknown)
+  | null;
 
 /** `CloseEvent` where the runtime lacks one (Node before 23). */
-const CloseEventImpl: typeof CloseEvent = (globalThis as { CloseEvent?: typeof CloseEvent }).CloseEvent ??
-  class CloseEvent extends Event {
-    readonly code: number;
-    readonly reason: string;
-    readonly wasClean: boolean;
-    constructor(type: string, init: CloseEventInit = {}) {
-      super(type, init);
-      this.code = init.code ?? 0;
-      this.reason = init.reason ?? "";
-      this.wasClean = init.wasClean ?? false;
-    }
-  } as unknown as typeof CloseEvent;
+const CloseEventImpl: typeof CloseEvent =
+  (globalThis as { CloseEvent?: typeof CloseEvent }).CloseEvent ??
+    class CloseEvent extends Event {
+      readonly code: number;
+      readonly reason: string;
+      readonly wasClean: boolean;
+      constructor(type: string, init: CloseEventInit = {}) {
+        super(type, init);
+        this.code = init.code ?? 0;
+        this.reason = init.reason ?? "";
+        this.wasClean = init.wasClean ?? false;
+      }
+    } as unknown as typeof CloseEvent;
 
-type SocketHandlers = { event(ev: ConnectionEvent): void; failure(e: Error): void; drained(): void };
+type SocketHandlers = {
+  event(ev: ConnectionEvent): void;
+  failure(e: Error): void;
+  drained(): void;
+};
 
 const encoder = new TextEncoder();
 /** Each socket's driver handlers, for server sessions that route a driver's reports to it. */
@@ -144,12 +162,16 @@ export class WebSocket extends EventTarget {
   #binaryType: BinaryType = "blob";
   #protocol = "";
   #extensions = "";
-  // deno-lint-ignore no-explicit-any
-  #handlers: Record<string, { handler: Handler<any>; listener: EventListener } | undefined> = {};
+  #handlers: Record<
+    string,
+    // deno-lint-ignore no-explicit-any
+    { handler: WebSocketEventHandler<any>; listener: EventListener } | undefined
+  > = {};
   #blobs: Promise<void> = Promise.resolve();
   #blobsPending = 0;
   #discarded = 0;
   #failed = false;
+  #server = false;
   #drainWaiters: Array<() => void> = [];
   #wrappers = new WeakMap<WebSocketEventListener, (event: Event) => void>();
 
@@ -159,7 +181,11 @@ export class WebSocket extends EventTarget {
    * @param protocols A subprotocol or a list of them, most preferred first.
    * @param options Non-standard: headers, origin, version, limits, timeouts, TLS options.
    */
-  constructor(url: string | URL, protocols: string | string[] = [], options: WebSocketOptions = {}) {
+  constructor(
+    url: string | URL,
+    protocols: string | string[] = [],
+    options: WebSocketOptions = {},
+  ) {
     super();
     HANDLERS.set(this, this.#driverHandlers());
     const internals = options as WebSocketInternals;
@@ -168,6 +194,7 @@ export class WebSocket extends EventTarget {
       // Server side: the handshake is done; events come from the session's driver.
       this.#url = attach.url;
       this.#driver = attach.driver;
+      this.#server = true;
       this.#binaryType = "arraybuffer";
       this.#readyState = 1;
       this.#protocol = attach.driver.conn.protocol;
@@ -183,7 +210,10 @@ export class WebSocket extends EventTarget {
     if (parsed.protocol === "http:") parsed.protocol = "ws:";
     else if (parsed.protocol === "https:") parsed.protocol = "wss:";
     if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
-      throw new DOMException(`URL scheme must be ws: or wss:, got ${parsed.protocol}`, "SyntaxError");
+      throw new DOMException(
+        `URL scheme must be ws: or wss:, got ${parsed.protocol}`,
+        "SyntaxError",
+      );
     }
     if (parsed.hash !== "" || String(url).includes("#")) {
       throw new DOMException("URL must not contain a fragment", "SyntaxError");
@@ -192,16 +222,22 @@ export class WebSocket extends EventTarget {
     const seen = new Set<string>();
     for (const p of list) {
       if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p) || seen.has(p.toLowerCase())) {
-        throw new DOMException(`Invalid or repeated subprotocol: ${JSON.stringify(p)}`, "SyntaxError");
+        throw new DOMException(
+          `Invalid or repeated subprotocol: ${JSON.stringify(p)}`,
+          "SyntaxError",
+        );
       }
       seen.add(p.toLowerCase());
     }
     this.#url = parsed.href;
     const connector = internals[CONNECTOR];
-    if (connector === undefined) throw new TypeError("This WebSocket class has no connector: import it from an adapter");
+    if (connector === undefined) {
+      throw new TypeError("This WebSocket class has no connector: import it from an adapter");
+    }
     const secure = parsed.protocol === "wss:";
     const clientOptions: ClientOptions = {
       ...options,
+      extensions: clientExtensions(options),
       host: parsed.host,
       path: (parsed.pathname || "/") + parsed.search,
       protocols: list,
@@ -210,7 +246,9 @@ export class WebSocket extends EventTarget {
     const conn = new ClientConnection(clientOptions);
     const driver = new Driver(conn, this.#driverHandlers(), options);
     this.#driver = driver;
-    const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+    const hostname = parsed.hostname.startsWith("[")
+      ? parsed.hostname.slice(1, -1)
+      : parsed.hostname;
     const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
     connector({ hostname, port, tls: secure }, {
       receive: (c) => driver.receive(c),
@@ -232,9 +270,7 @@ export class WebSocket extends EventTarget {
     return {
       event: (ev) => this.#onEvent(ev),
       failure: (e) => this.#fire(errorEvent(e)),
-      drained: () => {
-        for (const w of this.#drainWaiters.splice(0)) w();
-      },
+      drained: () => this.#wakeDrainWaiters(),
     };
   }
 
@@ -278,31 +314,31 @@ export class WebSocket extends EventTarget {
   }
 
   /** Called when the connection opens. */
-  get onopen(): Handler {
+  get onopen(): WebSocketEventHandler {
     return this.#handlers.open?.handler ?? null;
   }
-  set onopen(h: Handler) {
+  set onopen(h: WebSocketEventHandler) {
     this.#setHandler("open", h);
   }
   /** Called with a `MessageEvent` for each message. */
-  get onmessage(): Handler<MessageEvent> {
+  get onmessage(): WebSocketEventHandler<MessageEvent> {
     return this.#handlers.message?.handler ?? null;
   }
-  set onmessage(h: Handler<MessageEvent>) {
+  set onmessage(h: WebSocketEventHandler<MessageEvent>) {
     this.#setHandler("message", h);
   }
   /** Called when the connection fails. */
-  get onerror(): Handler {
+  get onerror(): WebSocketEventHandler {
     return this.#handlers.error?.handler ?? null;
   }
-  set onerror(h: Handler) {
+  set onerror(h: WebSocketEventHandler) {
     this.#setHandler("error", h);
   }
   /** Called with a `CloseEvent` when the connection is closed. */
-  get onclose(): Handler<CloseEvent> {
+  get onclose(): WebSocketEventHandler<CloseEvent> {
     return this.#handlers.close?.handler ?? null;
   }
-  set onclose(h: Handler<CloseEvent>) {
+  set onclose(h: WebSocketEventHandler<CloseEvent>) {
     this.#setHandler("close", h);
   }
 
@@ -312,13 +348,19 @@ export class WebSocket extends EventTarget {
    * `bufferedAmount`) once closing, as the standard says.
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
-    if (this.#readyState === 0) throw new DOMException("Cannot send: the connection is not open yet", "InvalidStateError");
+    if (this.#readyState === 0) {
+      throw new DOMException("Cannot send: the connection is not open yet", "InvalidStateError");
+    }
     let bytes: string | Uint8Array | null = null;
     if (typeof data === "string") bytes = data;
-    else if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
+    else if (
+      data instanceof ArrayBuffer ||
+      (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)
+    ) {
       bytes = new Uint8Array(data.slice(0));
-    } else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    else if (typeof Blob !== "undefined" && data instanceof Blob) {
+    } else if (ArrayBuffer.isView(data)) {
+      bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    } else if (typeof Blob !== "undefined" && data instanceof Blob) {
       // Blobs are read asynchronously; later sends wait behind them to keep the order.
       this.#blobsPending++;
       this.#blobs = this.#blobs.then(async () => {
@@ -349,12 +391,20 @@ export class WebSocket extends EventTarget {
 
   /**
    * Start the closing handshake.
-   * @param code 1000 or 3000-4999 (`InvalidAccessError` otherwise).
+   * @param code Client: 1000 or 3000-4999, as in browsers. Server: any code RFC 6455 lets an
+   *   endpoint send (1000-1003, 1007-1014, 3000-4999), so a server can say 1001 "going away" or
+   *   1008 "policy violation". `InvalidAccessError` otherwise.
    * @param reason Up to 123 bytes of UTF-8 (`SyntaxError` otherwise).
    */
   close(code?: number, reason?: string): void {
-    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999 || !Number.isInteger(code))) {
-      throw new DOMException(`Close code must be 1000 or 3000-4999, got ${code}`, "InvalidAccessError");
+    if (
+      code !== undefined &&
+      !(this.#server
+        ? sendableCode(code)
+        : code === 1000 || (code >= 3000 && code <= 4999 && Number.isInteger(code)))
+    ) {
+      const allowed = this.#server ? "1000-1003, 1007-1014 or 3000-4999" : "1000 or 3000-4999";
+      throw new DOMException(`Close code must be ${allowed}, got ${code}`, "InvalidAccessError");
     }
     const text = reason === undefined ? "" : String(reason);
     if (encoder.encode(text).length > 123) {
@@ -365,7 +415,9 @@ export class WebSocket extends EventTarget {
     if (this.#readyState === 0) {
       this.#readyState = 2;
       this.#failed = true;
-      this.#fire(errorEvent(new Error("WebSocket was closed before the connection was established")));
+      this.#fire(
+        errorEvent(new Error("WebSocket was closed before the connection was established")),
+      );
       conn.abort();
     } else {
       this.#readyState = 2;
@@ -396,6 +448,14 @@ export class WebSocket extends EventTarget {
     });
   }
 
+  /** Waiters that are still short of room re-register themselves, so take the list first. */
+  #wakeDrainWaiters(): void {
+    if (this.#drainWaiters.length === 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
   #onEvent(ev: ConnectionEvent): void {
     switch (ev.type) {
       case "open":
@@ -423,8 +483,14 @@ export class WebSocket extends EventTarget {
         // add a close listener, and `close()` returns with readyState CLOSING.
         setTimeout(() => {
           this.#readyState = 3;
-          for (const w of this.#drainWaiters.splice(0)) w();
-          this.#fire(new CloseEventImpl("close", { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }));
+          this.#wakeDrainWaiters();
+          this.#fire(
+            new CloseEventImpl("close", {
+              code: ev.code,
+              reason: ev.reason,
+              wasClean: ev.wasClean,
+            }),
+          );
         }, 0);
         break;
       default:
@@ -437,7 +503,6 @@ export class WebSocket extends EventTarget {
     this.dispatchEvent(event);
   }
 
-  // deno-lint-ignore no-explicit-any
   /**
    * Adds a listener. An exception thrown by it is reported (`console.error`) and does not
    * propagate: Node's and Bun's EventTarget would rethrow it as an uncaught exception and take
@@ -474,7 +539,8 @@ export class WebSocket extends EventTarget {
     if (wrapper !== undefined) super.removeEventListener(type, wrapper, options);
   }
 
-  #setHandler(type: string, handler: Handler<any>): void {
+  // deno-lint-ignore no-explicit-any
+  #setHandler(type: string, handler: WebSocketEventHandler<any>): void {
     const old = this.#handlers[type];
     if (old !== undefined) this.removeEventListener(type, old.listener);
     if (typeof handler !== "function") {
@@ -483,8 +549,26 @@ export class WebSocket extends EventTarget {
     }
     const listener = (e: Event) => handler.call(this, e as never);
     this.#handlers[type] = { handler, listener };
-    this.addEventListener(type, listener);
+    // Where dispatch already calls the `on<type>` property, a listener too would call it twice.
+    if (!eventTargetCallsOnProperties()) this.addEventListener(type, listener);
   }
+}
+
+let callsOnProperties: boolean | undefined;
+
+/**
+ * Whether this runtime's `EventTarget` itself calls a target's `on<type>` property when it
+ * dispatches (workerd's does; browsers, Deno, Node and Bun leave that to the subclass). Probed
+ * once, on first use, so importing the module has no side effects.
+ */
+function eventTargetCallsOnProperties(): boolean {
+  if (callsOnProperties === undefined) {
+    let called = false;
+    const probe = Object.assign(new EventTarget(), { onomniwsprobe: () => (called = true) });
+    probe.dispatchEvent(new Event("omniwsprobe"));
+    callsOnProperties = called;
+  }
+  return callsOnProperties;
 }
 
 /** @internal A class whose constructor uses `connector`, for one runtime's adapter. */
@@ -501,7 +585,9 @@ export function withConnector(connector: Connector): typeof WebSocket {
  * and the event handler the driver must report to.
  */
 export function serverSocket(driver: Driver, request: UpgradeRequest, secure: boolean): WebSocket {
-  const url = `${secure ? "wss" : "ws"}://${request.host}${request.target.startsWith("/") ? request.target : "/"}`;
+  const url = `${secure ? "wss" : "ws"}://${request.host}${
+    request.target.startsWith("/") ? request.target : "/"
+  }`;
   return new WebSocket(url, [], { [ATTACH]: { driver, url } } as WebSocketOptions);
 }
 
@@ -510,12 +596,27 @@ export function socketHandlers(socket: WebSocket): SocketHandlers {
   return HANDLERS.get(socket)!;
 }
 
+/** @internal The extensions a client offers: the caller's, else permessage-deflate as browsers do. */
+export function clientExtensions(
+  options: { version?: WebSocketVersion; extensions?: ExtensionFactory[] },
+): ExtensionFactory[] {
+  if (options.extensions !== undefined) return options.extensions;
+  const legacy = options.version === "hixie-75" || options.version === "hixie-76";
+  return legacy ? [] : [permessageDeflate()];
+}
 
+function sendableCode(code: number): boolean {
+  return Number.isInteger(code) && isValidCloseCode(code);
+}
+
+/** The message's bytes as an ArrayBuffer of their own: never the larger buffer a view sits in. */
 function toArrayBuffer(view: Uint8Array): ArrayBuffer {
-  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
-    return view.buffer;
-  }
-  return view.slice().buffer as ArrayBuffer;
+  const buffer = view.buffer;
+  if (
+    view.byteOffset === 0 && view.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer
+  ) return buffer;
+  // Not `view.slice()`: on a Node Buffer that is a view of the same memory, not a copy.
+  return buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
 }
 
 function originOf(url: string): string {

@@ -14,7 +14,7 @@
 import { ClientConnection } from "../core/client.ts";
 import type { ConnectionEvent } from "../core/connection.ts";
 import { Driver } from "./_driver.ts";
-import type { Connector, WebSocketOptions } from "./_websocket.ts";
+import { clientExtensions, type Connector, type WebSocketOptions } from "./_websocket.ts";
 
 /** What `opened` resolves with. */
 export interface WebSocketStreamConnection {
@@ -94,12 +94,15 @@ export class WebSocketStream {
   readonly #driver: Driver;
 
   /**
+   * Open a connection; `opened` tells how it went.
    * @param url `ws:` or `wss:` URL.
    * @param options Subprotocols, abort signal, buffer sizes, and the client options.
    */
   constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
     const connector = (options as { [CONNECTOR]?: Connector })[CONNECTOR];
-    if (connector === undefined) throw new TypeError("This WebSocketStream class has no connector: import it from an adapter");
+    if (connector === undefined) {
+      throw new TypeError("This WebSocketStream class has no connector: import it from an adapter");
+    }
     const parsed = new URL(String(url));
     if (parsed.protocol === "http:") parsed.protocol = "ws:";
     if (parsed.protocol === "https:") parsed.protocol = "wss:";
@@ -130,6 +133,7 @@ export class WebSocketStream {
 
     const conn = new ClientConnection({
       ...options,
+      extensions: clientExtensions(options),
       host: parsed.host,
       path: (parsed.pathname || "/") + parsed.search,
       protocols: options.protocols ?? [],
@@ -156,7 +160,11 @@ export class WebSocketStream {
               } catch { /* already closed or cancelled */ }
               closedResolve({ closeCode: ev.code, reason: ev.reason });
             } else {
-              const error = new WebSocketError(failure?.message ?? "The connection was closed abnormally", ev.code, ev.reason);
+              const error = new WebSocketError(
+                failure?.message ?? "The connection was closed abnormally",
+                ev.code,
+                ev.reason,
+              );
               try {
                 readController.error(error);
               } catch { /* already closed */ }
@@ -189,12 +197,16 @@ export class WebSocketStream {
 
     const writable = new WritableStream<string | ArrayBuffer | ArrayBufferView>({
       write: async (chunk) => {
-        if (conn.state !== "open") throw new WebSocketError("Cannot write: the connection is not open");
+        if (conn.state !== "open") {
+          throw new WebSocketError("Cannot write: the connection is not open");
+        }
         const data = typeof chunk === "string"
           ? chunk
           : chunk instanceof ArrayBuffer
           ? new Uint8Array(chunk.slice(0))
-          : new Uint8Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength));
+          : new Uint8Array(
+            chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength),
+          );
         conn.send(data);
         driver.pump();
         // conn.state changes while we wait; read it through a call, not a narrowed property.
@@ -219,7 +231,9 @@ export class WebSocketStream {
       }
     }, { once: true });
 
-    const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+    const hostname = parsed.hostname.startsWith("[")
+      ? parsed.hostname.slice(1, -1)
+      : parsed.hostname;
     const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
     connector({ hostname, port, tls: secure }, {
       receive: (c) => driver.receive(c),

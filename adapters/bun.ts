@@ -66,13 +66,19 @@ import {
   startServerSession,
   type WebSocketServer,
 } from "./_session.ts";
-import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
-import { streamWithConnector, type WebSocketStream as WebSocketStreamClass } from "./_websocket_stream.ts";
+import {
+  type Connector,
+  type TransportSink,
+  type WebSocket as WebSocketClass,
+  withConnector,
+} from "./_websocket.ts";
+import {
+  streamWithConnector,
+  type WebSocketStream as WebSocketStreamClass,
+} from "./_websocket_stream.ts";
 
-export type { ConnectionHandler, HttpAnswer, UpgradeDecision, WebSocketServer } from "./_session.ts";
-export type { WebSocketOptions } from "./_websocket.ts";
+export type * from "./_types.ts";
 export { WebSocketError } from "./_websocket_stream.ts";
-export type { WebSocketCloseInfo, WebSocketStreamConnection, WebSocketStreamOptions } from "./_websocket_stream.ts";
 
 // The slice of Bun's API this adapter uses, declared structurally so the module type-checks
 // without bun-types (and loads, without running, on Deno and Node).
@@ -186,11 +192,14 @@ const connector: Connector = (target, sink, tls) =>
       reject: (reason) => reject(new Error(`${where}: ${reason.message}`, { cause: reason })),
     };
     const options = tls as { ca?: string | string[]; rejectUnauthorized?: boolean } | undefined;
-    const tlsOptions: { serverName: string; ca?: string | string[]; rejectUnauthorized?: boolean } = {
-      serverName: target.hostname,
-    };
+    const tlsOptions: { serverName: string; ca?: string | string[]; rejectUnauthorized?: boolean } =
+      {
+        serverName: target.hostname,
+      };
     if (options?.ca !== undefined) tlsOptions.ca = options.ca;
-    if (options?.rejectUnauthorized !== undefined) tlsOptions.rejectUnauthorized = options.rejectUnauthorized;
+    if (options?.rejectUnauthorized !== undefined) {
+      tlsOptions.rejectUnauthorized = options.rejectUnauthorized;
+    }
     let connecting: Promise<BunSocket>;
     try {
       connecting = bun().connect({
@@ -341,7 +350,11 @@ class BunTransport implements Transport {
     if (pending === null) return;
     const e = error instanceof Error ? error : new Error(String(error));
     const code = (e as { code?: unknown }).code;
-    pending.reject(typeof code === "string" && !e.message.includes(code) ? new Error(`${e.message} (${code})`, { cause: e }) : e);
+    pending.reject(
+      typeof code === "string" && !e.message.includes(code)
+        ? new Error(`${e.message} (${code})`, { cause: e })
+        : e,
+    );
   }
 
   onHandshake(s: BunSocket, success: boolean, authorizationError: Error | null): void {
@@ -367,7 +380,9 @@ class BunTransport implements Transport {
   }
 
   onEnd(): void {
-    if (this.connecting !== null) return this.connectFailed(new Error("Connection closed during the TLS handshake"));
+    if (this.connecting !== null) {
+      return this.connectFailed(new Error("Connection closed during the TLS handshake"));
+    }
     if (this.#closed || this.#ended) return;
     this.#ended = true;
     this.#sink.receiveEnd();

@@ -27,13 +27,19 @@ import {
   startServerSession,
   type WebSocketServer,
 } from "./_session.ts";
-import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
-import { streamWithConnector, type WebSocketStream as WebSocketStreamClass } from "./_websocket_stream.ts";
+import {
+  type Connector,
+  type TransportSink,
+  type WebSocket as WebSocketClass,
+  withConnector,
+} from "./_websocket.ts";
+import {
+  streamWithConnector,
+  type WebSocketStream as WebSocketStreamClass,
+} from "./_websocket_stream.ts";
 
-export type { ConnectionHandler, HttpAnswer, UpgradeDecision } from "./_session.ts";
-export type { WebSocketOptions } from "./_websocket.ts";
+export type * from "./_types.ts";
 export { WebSocketError } from "./_websocket_stream.ts";
-export type { WebSocketCloseInfo, WebSocketStreamConnection, WebSocketStreamOptions } from "./_websocket_stream.ts";
 
 // The slice of Deno's API this adapter uses, declared structurally so the module type-checks
 // without Deno's type package (the npm build compiles it too).
@@ -67,8 +73,6 @@ export interface ServeOptions extends SessionServeOptions {
   tls?: { cert: string; key: string };
 }
 
-export type { WebSocketServer } from "./_session.ts";
-
 /**
  * Serve WebSocket connections (and, with `http`, plain HTTP requests) on a TCP port.
  *
@@ -88,12 +92,14 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
       for await (const conn of listener) {
         conn.setNoDelay?.(true);
         const driver = startServerSession(options, secure, handler);
-        driver.attach(new DenoTransport(conn, {
-          receive: (c) => driver.receive(c),
-          receiveEnd: () => driver.receiveEnd(),
-          fail: (e) => driver.fail(e),
-          drained: () => driver.drained(),
-        }));
+        driver.attach(
+          new DenoTransport(conn, {
+            receive: (c) => driver.receive(c),
+            receiveEnd: () => driver.receiveEnd(),
+            fail: (e) => driver.fail(e),
+            drained: () => driver.drained(),
+          }),
+        );
       }
     } catch {
       // The listener was closed.
@@ -119,10 +125,17 @@ const connector: Connector = async (target, sink, tls) => {
   let conn: DenoConn;
   try {
     conn = target.tls
-      ? await deno().connectTls({ hostname: target.hostname, port: target.port, ...(caCerts ? { caCerts } : {}) })
+      ? await deno().connectTls({
+        hostname: target.hostname,
+        port: target.port,
+        ...(caCerts ? { caCerts } : {}),
+      })
       : await deno().connect({ hostname: target.hostname, port: target.port });
   } catch (error) {
-    throw new Error(`Cannot connect to ${target.hostname}:${target.port}: ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `Cannot connect to ${target.hostname}:${target.port}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   conn.setNoDelay?.(true);
   return new DenoTransport(conn, sink);
@@ -215,7 +228,9 @@ class DenoTransport implements Transport {
         this.#sink.receive(n < READ_SIZE / 2 ? buf.slice(0, n) : buf.subarray(0, n));
       }
     } catch (error) {
-      if (!this.#closed) return this.#sink.fail(new Error(`Connection failed: ${(error as Error).message}`));
+      if (!this.#closed) {
+        return this.#sink.fail(new Error(`Connection failed: ${(error as Error).message}`));
+      }
     }
     if (!this.#closed) this.#sink.receiveEnd();
   }
@@ -248,7 +263,9 @@ class DenoTransport implements Transport {
 function gather(queue: Uint8Array[]): Uint8Array {
   let n = 0;
   let bytes = 0;
-  while (n < queue.length && (n === 0 || bytes + queue[n].length <= GATHER_LIMIT)) bytes += queue[n++].length;
+  while (n < queue.length && (n === 0 || bytes + queue[n].length <= GATHER_LIMIT)) {
+    bytes += queue[n++].length;
+  }
   if (n === 1) return queue.shift()!;
   const out = new Uint8Array(bytes);
   let at = 0;

@@ -60,13 +60,19 @@ import {
   startServerSession,
   type WebSocketServer,
 } from "./_session.ts";
-import { type Connector, type TransportSink, withConnector, type WebSocket as WebSocketClass } from "./_websocket.ts";
-import { streamWithConnector, type WebSocketStream as WebSocketStreamClass } from "./_websocket_stream.ts";
+import {
+  type Connector,
+  type TransportSink,
+  type WebSocket as WebSocketClass,
+  withConnector,
+} from "./_websocket.ts";
+import {
+  streamWithConnector,
+  type WebSocketStream as WebSocketStreamClass,
+} from "./_websocket_stream.ts";
 
-export type { ConnectionHandler, HttpAnswer, UpgradeDecision, WebSocketServer } from "./_session.ts";
-export type { WebSocketOptions } from "./_websocket.ts";
+export type * from "./_types.ts";
 export { WebSocketError } from "./_websocket_stream.ts";
-export type { WebSocketCloseInfo, WebSocketStreamConnection, WebSocketStreamOptions } from "./_websocket_stream.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends SessionServeOptions {
@@ -134,7 +140,8 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   // A failed TLS handshake concerns one client; the server goes on.
   if (secure) server.on("tlsClientError", () => {});
   const listening = new Promise<{ hostname: string; port: number }>((resolve, reject) => {
-    const onError = (error: Error): void => reject(new Error(`Cannot listen on ${hostname}:${port}: ${error.message}`, { cause: error }));
+    const onError = (error: Error): void =>
+      reject(new Error(`Cannot listen on ${hostname}:${port}: ${error.message}`, { cause: error }));
     server.once("error", onError);
     server.listen({ port, host: hostname }, () => {
       server.off("error", onError);
@@ -232,13 +239,19 @@ type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) 
  * @returns A handle whose `listening` resolves with the server's address once it listens, and
  *   whose `close()` detaches this endpoint (the http server and open sockets stay open).
  */
-export function attach(server: UpgradeServer, options: AttachOptions, handler: ConnectionHandler): WebSocketServer {
+export function attach(
+  server: UpgradeServer,
+  options: AttachOptions,
+  handler: ConnectionHandler,
+): WebSocketServer {
   let entry = ROUTES.get(server);
   if (entry === undefined) {
     const routes: Route[] = [];
     const listener: UpgradeListener = (request, socket, head) => {
       const route = routes.find((r) => r.matches(request));
-      if (route !== undefined) return handleUpgrade(request, socket, head, route.options, route.handler);
+      if (route !== undefined) {
+        return handleUpgrade(request, socket, head, route.options, route.handler);
+      }
       // Some other listener's endpoint, or nobody's.
       if (server.listenerCount("upgrade") > 1) return;
       refuse(socket, 404, "Not Found");
@@ -253,7 +266,9 @@ export function attach(server: UpgradeServer, options: AttachOptions, handler: C
   const listening = new Promise<{ hostname: string; port: number }>((resolve) => {
     const resolveAddress = (): void => {
       const addr = server.address();
-      if (addr !== null && typeof addr === "object") resolve({ hostname: addr.address, port: addr.port });
+      if (addr !== null && typeof addr === "object") {
+        resolve({ hostname: addr.address, port: addr.port });
+      }
     };
     if (server.listening) resolveAddress();
     else server.once("listening", resolveAddress);
@@ -353,7 +368,11 @@ const connector: Connector = (target, sink, tlsOption) =>
     if (target.tls) {
       const o = (tlsOption ?? {}) as ClientTlsOptions;
       // `allowHalfOpen` is passed on to the TLSSocket, though @types/node does not list it.
-      const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = { host, port, allowHalfOpen: true };
+      const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+        host,
+        port,
+        allowHalfOpen: true,
+      };
       if (net.isIP(host) === 0) options.servername = host;
       if (o.ca !== undefined) options.ca = o.ca;
       if (o.rejectUnauthorized !== undefined) options.rejectUnauthorized = o.rejectUnauthorized;
@@ -369,7 +388,9 @@ const connector: Connector = (target, sink, tlsOption) =>
       socket.destroy();
       const why = error.message.replace(/^connect /, "");
       const message = tcpConnected && target.tls
-        ? `TLS handshake failed: ${why}${error.code !== undefined && !why.includes(error.code) ? ` (${error.code})` : ""}`
+        ? `TLS handshake failed: ${why}${
+          error.code !== undefined && !why.includes(error.code) ? ` (${error.code})` : ""
+        }`
         : why;
       reject(new Error(`Cannot connect to ${host}:${port}: ${message}`, { cause: error }));
     };
@@ -399,8 +420,6 @@ export const WebSocketStream: typeof WebSocketStreamClass = streamWithConnector(
 /** The stream-shaped client, with backpressure, on Node's sockets. */
 export type WebSocketStream = WebSocketStreamClass;
 
-/** How long a closed transport waits for a half-closed peer to read what is still queued. */
-const LINGER = 5_000;
 /** Runs of chunks smaller than this are copied into one buffer; larger chunks go as they are. */
 const SMALL_CHUNK = 4 * 1024;
 /** The most bytes gathered into one buffer. */
@@ -432,7 +451,9 @@ class NodeTransport implements Transport {
     socket.on("data", (chunk: Buffer) => {
       // A plain Uint8Array view of the same memory: a Buffer's `slice()` shares memory where
       // Uint8Array's copies, and one input type keeps the core's hot paths monomorphic.
-      if (!this.#closed) this.#sink.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if (!this.#closed) {
+        this.#sink.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      }
     });
     socket.on("end", () => {
       if (this.#closed || this.#ended) return;
@@ -445,7 +466,9 @@ class NodeTransport implements Transport {
     });
     socket.on("close", () => {
       // Destroyed by someone else (an http server shutting down, a proxy): not a clean end.
-      if (!this.#closed && !this.#ended) this.#sink.fail(new Error("Connection closed unexpectedly"));
+      if (!this.#closed && !this.#ended) {
+        this.#sink.fail(new Error("Connection closed unexpectedly"));
+      }
     });
   }
 
@@ -480,16 +503,7 @@ class NodeTransport implements Transport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const socket = this.#socket;
-    if (this.#ended && socket.writableLength > 0 && !socket.destroyed) {
-      // The peer has finished sending (a half-close) but still reads: let what is queued, our
-      // close frame last, reach it instead of cutting it off. The socket closes itself once
-      // flushed; a peer that stops reading is cut off after LINGER ms without progress.
-      socket.setTimeout(LINGER, () => socket.destroy());
-      if (!socket.writableEnded) socket.end();
-      return;
-    }
-    socket.destroy();
+    this.#socket.destroy();
   }
 
   pauseReading(): void {

@@ -12,7 +12,12 @@
  * @module
  */
 
-const g = globalThis as { WebSocket?: unknown; Deno?: unknown; Bun?: unknown; process?: { versions?: { node?: string } } };
+const g = globalThis as {
+  WebSocket?: unknown;
+  Deno?: unknown;
+  Bun?: unknown;
+  process?: { versions?: { node?: string } };
+};
 
 /** Whether this import installed omniws's class (false when the runtime had its own). */
 export let installed = false;

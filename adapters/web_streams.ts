@@ -17,12 +17,20 @@
 
 import type { Transport } from "./_driver.ts";
 import { type ConnectionHandler, type ServeOptions, startServerSession } from "./_session.ts";
-import { type TransportSink, type WebSocket, type WebSocketOptions, withConnector } from "./_websocket.ts";
-import { streamWithConnector, type WebSocketStream, type WebSocketStreamOptions } from "./_websocket_stream.ts";
+import {
+  type TransportSink,
+  type WebSocket,
+  type WebSocketOptions,
+  withConnector,
+} from "./_websocket.ts";
+import {
+  streamWithConnector,
+  type WebSocketStream,
+  type WebSocketStreamOptions,
+} from "./_websocket_stream.ts";
 
-export type { ConnectionHandler, HttpAnswer, ServeOptions, UpgradeDecision } from "./_session.ts";
-export type { WebSocketOptions } from "./_websocket.ts";
-export type { WebSocketCloseInfo, WebSocketStreamConnection, WebSocketStreamOptions } from "./_websocket_stream.ts";
+export type { ServeOptions } from "./_session.ts";
+export type * from "./_types.ts";
 
 /**
  * A bidirectional byte stream. Chunks read from `readable` must not be reused by its source
@@ -75,14 +83,20 @@ export function connectStream(
  * @param options Server options (`secure` says whether the stream is TLS).
  * @param handler Called with the socket once open.
  */
-export function accept(pair: ByteStreamPair, options: ServeOptions, handler: ConnectionHandler): void {
+export function accept(
+  pair: ByteStreamPair,
+  options: ServeOptions,
+  handler: ConnectionHandler,
+): void {
   const driver = startServerSession(options, options.secure ?? false, handler);
-  driver.attach(new StreamTransport(pair, {
-    receive: (c) => driver.receive(c),
-    receiveEnd: () => driver.receiveEnd(),
-    fail: (e) => driver.fail(e),
-    drained: () => driver.drained(),
-  }));
+  driver.attach(
+    new StreamTransport(pair, {
+      receive: (c) => driver.receive(c),
+      receiveEnd: () => driver.receiveEnd(),
+      fail: (e) => driver.fail(e),
+      drained: () => driver.drained(),
+    }),
+  );
 }
 
 /** A stream pair as a {@linkcode Transport}. */
@@ -117,7 +131,9 @@ class StreamTransport implements Transport {
         if (this.#queued === 0) this.#sink.drained();
       },
       (error: unknown) => {
-        if (!this.#closed) this.#sink.fail(new Error(`Write failed: ${(error as Error)?.message ?? error}`));
+        if (!this.#closed) {
+          this.#sink.fail(new Error(`Write failed: ${(error as Error)?.message ?? error}`));
+        }
       },
     );
   }
@@ -155,7 +171,9 @@ class StreamTransport implements Transport {
         if (value !== undefined && value.length > 0) this.#sink.receive(value);
       }
     } catch (error) {
-      if (!this.#closed) this.#sink.fail(new Error(`Read failed: ${(error as Error)?.message ?? error}`));
+      if (!this.#closed) {
+        this.#sink.fail(new Error(`Read failed: ${(error as Error)?.message ?? error}`));
+      }
       return;
     }
     if (!this.#closed) this.#sink.receiveEnd();

@@ -6,7 +6,14 @@ import net from "node:net";
 import { existsSync } from "node:fs";
 import type { WebSocketServer } from "../adapters/_session.ts";
 import type { WebSocket } from "../adapters/_websocket.ts";
-import { type Adapter, type AdapterServeOptions, loadAdapter, RUNTIME, selfSignedCert } from "./_runtime.ts";
+import {
+  type Adapter,
+  type AdapterServeOptions,
+  loadAdapter,
+  RUNTIME,
+  selfSignedCert,
+} from "./_runtime.ts";
+import { permessageDeflate } from "../extensions/permessage_deflate.ts";
 import { hasChromium, launchChromium, servePage } from "./_browser.ts";
 import { REQUIRE_PEERS } from "./_servers.ts";
 
@@ -32,7 +39,10 @@ function once<E extends Event>(target: EventTarget, type: string, ms = 5000): Pr
   });
 }
 
-async function start(options: AdapterServeOptions, handler: (ws: WebSocket) => void): Promise<{ server: WebSocketServer; port: number }> {
+async function start(
+  options: AdapterServeOptions,
+  handler: (ws: WebSocket) => void,
+): Promise<{ server: WebSocketServer; port: number }> {
   const server = adapter.serve({ port: 0, hostname: "127.0.0.1", ...options }, handler);
   const { port } = await server.listening;
   return { server, port };
@@ -52,8 +62,11 @@ function collect(ws: WebSocket): unknown[] {
 const bytesOf = (v: unknown) => new Uint8Array(v as ArrayBuffer);
 
 /** A raw TCP client that completes an RFC 6455 handshake and then does what the test says. */
-async function rawHandshake(port: number): Promise<{ socket: net.Socket; received: () => Buffer; ended: () => boolean }> {
-  const socket = net.connect(port, "127.0.0.1");
+async function rawHandshake(
+  port: number,
+  allowHalfOpen = false,
+): Promise<{ socket: net.Socket; received: () => Buffer; ended: () => boolean }> {
+  const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen });
   let buf = Buffer.alloc(0);
   let ended = false;
   socket.on("data", (d) => (buf = Buffer.concat([buf, d])));
@@ -108,7 +121,10 @@ describe(`${RUNTIME} adapter: server and client`, () => {
     ws.send(new Uint8Array([9, 8, 7]));
     const ev = await once<MessageEvent>(ws, "message");
     assert.ok(ev.data instanceof Blob);
-    assert.deepEqual(new Uint8Array(await (ev.data as Blob).arrayBuffer()), new Uint8Array([9, 8, 7]));
+    assert.deepEqual(
+      new Uint8Array(await (ev.data as Blob).arrayBuffer()),
+      new Uint8Array([9, 8, 7]),
+    );
     ws.close();
   });
 
@@ -132,7 +148,8 @@ describe(`${RUNTIME} adapter: server and client`, () => {
     const { server, port } = await start({ onUpgrade: () => ({ reject: 401 }) }, () => {});
     const ws = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
     const events: string[] = [];
-    ws.onerror = (e) => events.push(`error ${(e as unknown as { error: { status: number } }).error.status}`);
+    ws.onerror = (e) =>
+      events.push(`error ${(e as unknown as { error: { status: number } }).error.status}`);
     ws.onclose = (e) => events.push(`close ${e.code} ${e.wasClean}`);
     await waitFor(() => events.length === 2, "error and close");
     assert.deepEqual(events, ["error 401", "close 1006 false"]);
@@ -169,7 +186,11 @@ describe(`${RUNTIME} adapter: server and client`, () => {
 
   test("plain HTTP requests are answered on the WebSocket port", async () => {
     const { server, port } = await start({
-      http: (req) => ({ status: 200, headers: { "content-type": "text/html" }, body: `page at ${req.target}` }),
+      http: (req) => ({
+        status: 200,
+        headers: { "content-type": "text/html" },
+        body: `page at ${req.target}`,
+      }),
     }, echo);
     const res = await fetch(`http://127.0.0.1:${port}/index.html`);
     assert.equal(res.status, 200);
@@ -182,10 +203,14 @@ describe(`${RUNTIME} adapter: server and client`, () => {
     await server.close();
   });
 
-  test("TLS: wss with a certificate generated for the test", { skip: existsSync("/usr/bin/openssl") ? false : "openssl is not installed" }, async () => {
+  test("TLS: wss with a certificate generated for the test", {
+    skip: existsSync("/usr/bin/openssl") ? false : "openssl is not installed",
+  }, async () => {
     const tls = selfSignedCert();
     const { server, port } = await start({ tls }, echo);
-    const ws = new adapter.WebSocket(`wss://127.0.0.1:${port}/secure`, [], { tls: { ca: tls.cert } });
+    const ws = new adapter.WebSocket(`wss://127.0.0.1:${port}/secure`, [], {
+      tls: { ca: tls.cert },
+    });
     await once(ws, "open");
     ws.send("over tls");
     assert.equal((await once<MessageEvent>(ws, "message")).data, "over tls");
@@ -195,7 +220,9 @@ describe(`${RUNTIME} adapter: server and client`, () => {
   });
 
   test("the runtime's native WebSocket client talks to the server", {
-    skip: typeof (globalThis as { WebSocket?: unknown }).WebSocket === "function" ? false : "this runtime has no native WebSocket",
+    skip: typeof (globalThis as { WebSocket?: unknown }).WebSocket === "function"
+      ? false
+      : "this runtime has no native WebSocket",
   }, async () => {
     const Native = (globalThis as unknown as { WebSocket: typeof WebSocket }).WebSocket;
     const ws = new Native(`ws://127.0.0.1:${echoServer.port}/`);
@@ -228,7 +255,9 @@ describe(`${RUNTIME} adapter: server and client`, () => {
     ws.close();
   });
 
-  test("1000 concurrent connections exchange messages with none lost or reordered", { timeout: 120_000 }, async () => {
+  test("1000 concurrent connections exchange messages with none lost or reordered", {
+    timeout: 120_000,
+  }, async () => {
     const N = 1000;
     const PER = 5;
     const sockets: WebSocket[] = [];
@@ -243,7 +272,12 @@ describe(`${RUNTIME} adapter: server and client`, () => {
       sockets.push(ws);
     }
     await waitFor(() => received.every((r) => r.length === PER), "every echo", 90_000);
-    for (let i = 0; i < N; i++) assert.deepEqual(received[i], Array.from({ length: PER }, (_, k) => `${i}:${k}`));
+    for (let i = 0; i < N; i++) {
+      assert.deepEqual(
+        received[i],
+        Array.from({ length: PER }, (_, k) => `${i}:${k}`),
+      );
+    }
     let closed = 0;
     for (const ws of sockets) {
       ws.onclose = () => closed++;
@@ -279,6 +313,43 @@ describe(`${RUNTIME} adapter: failures and timeouts`, () => {
     await waitFor(() => closedAt > 0, "the server to drop the silent client", 5000);
     assert.ok(closedAt - t0 >= 150, `closed after ${closedAt - t0} ms`);
     await server.close();
+  });
+
+  test("a peer that half-closes after its close frame still gets the whole 8 MiB echo, close last", async () => {
+    const { server, port } = await start({}, echo);
+    const raw = await rawHandshake(port, true);
+    const head = raw.received().indexOf("\r\n\r\n") + 4;
+    const size = 8 * 1024 * 1024;
+    const frame = Buffer.alloc(14 + size);
+    frame.set([0x82, 0xff]); // FIN binary, masked, 64-bit length; mask key 0
+    frame.writeUInt32BE(size, 6);
+    frame.fill(0x5a, 14);
+    raw.socket.write(frame);
+    raw.socket.end(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])); // close 1000, then FIN
+    await waitFor(() => raw.ended(), "the server to close the connection", 20_000);
+    const got = raw.received().subarray(head);
+    assert.equal(got.length, 10 + size + 4, "the echo and the close frame, nothing cut off");
+    assert.deepEqual([...got.subarray(0, 2)], [0x82, 127]);
+    assert.equal(got.readUInt32BE(6), size);
+    assert.equal(got.indexOf(0x5b, 10), -1, "payload intact");
+    assert.deepEqual([...got.subarray(10 + size)], [0x88, 0x02, 0x03, 0xe8]);
+    await server.close();
+  });
+
+  test("handshakeTimeout covers the connect: wss to a server that never speaks TLS", async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const t0 = Date.now();
+    const ws = new adapter.WebSocket(`wss://127.0.0.1:${port}/`, [], { handshakeTimeout: 300 });
+    const error = once(ws, "error");
+    const close = once<CloseEvent>(ws, "close");
+    assert.match(String((await error as Event & { message?: string }).message), /timed out/);
+    assert.equal((await close).code, 1006);
+    assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
   });
 
   test("a peer that never answers a close frame is disconnected after closeTimeout, close 1006", async () => {
@@ -351,17 +422,38 @@ describe(`${RUNTIME} adapter: failures and timeouts`, () => {
 
 describe(`${RUNTIME} adapter: the WHATWG interface`, () => {
   test("constructor and close() argument checks throw the standard's DOMExceptions", async () => {
-    assert.throws(() => new adapter.WebSocket("ftp://x/"), (e: unknown) => e instanceof DOMException && e.name === "SyntaxError");
-    assert.throws(() => new adapter.WebSocket("ws://x/#frag"), (e: unknown) => e instanceof DOMException && e.name === "SyntaxError");
-    assert.throws(() => new adapter.WebSocket("ws://x/", ["a", "a"]), (e: unknown) => e instanceof DOMException && e.name === "SyntaxError");
-    assert.throws(() => new adapter.WebSocket("ws://x/", ["bad proto"]), (e: unknown) => e instanceof DOMException && e.name === "SyntaxError");
+    assert.throws(
+      () => new adapter.WebSocket("ftp://x/"),
+      (e: unknown) => e instanceof DOMException && e.name === "SyntaxError",
+    );
+    assert.throws(
+      () => new adapter.WebSocket("ws://x/#frag"),
+      (e: unknown) => e instanceof DOMException && e.name === "SyntaxError",
+    );
+    assert.throws(
+      () => new adapter.WebSocket("ws://x/", ["a", "a"]),
+      (e: unknown) => e instanceof DOMException && e.name === "SyntaxError",
+    );
+    assert.throws(
+      () => new adapter.WebSocket("ws://x/", ["bad proto"]),
+      (e: unknown) => e instanceof DOMException && e.name === "SyntaxError",
+    );
     const { server, port } = await start({}, echo);
     const ws = new adapter.WebSocket(`http://127.0.0.1:${port}/`);
     assert.equal(ws.url, `ws://127.0.0.1:${port}/`);
-    assert.throws(() => ws.send("early"), (e: unknown) => e instanceof DOMException && e.name === "InvalidStateError");
+    assert.throws(
+      () => ws.send("early"),
+      (e: unknown) => e instanceof DOMException && e.name === "InvalidStateError",
+    );
     await once(ws, "open");
-    assert.throws(() => ws.close(1001), (e: unknown) => e instanceof DOMException && e.name === "InvalidAccessError");
-    assert.throws(() => ws.close(1000, "x".repeat(124)), (e: unknown) => e instanceof DOMException && e.name === "SyntaxError");
+    assert.throws(
+      () => ws.close(1001),
+      (e: unknown) => e instanceof DOMException && e.name === "InvalidAccessError",
+    );
+    assert.throws(
+      () => ws.close(1000, "x".repeat(124)),
+      (e: unknown) => e instanceof DOMException && e.name === "SyntaxError",
+    );
     assert.equal(adapter.WebSocket.OPEN, 1);
     assert.equal(ws.CLOSING, 2);
     ws.close();
@@ -382,6 +474,50 @@ describe(`${RUNTIME} adapter: the WHATWG interface`, () => {
     await server.close();
   });
 
+  test("a server socket may close with any code a server sends (1001, 1008, 1011); a client may not", async () => {
+    const codes = [1001, 1008, 1011];
+    let next = 0;
+    const { server, port } = await start({}, (ws) => ws.close(codes[next++], "server says"));
+    for (const code of codes) {
+      const ws = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
+      const ev = await once<CloseEvent>(ws, "close");
+      assert.equal(ev.code, code);
+      assert.equal(ev.reason, "server says");
+      assert.equal(ev.wasClean, true);
+    }
+    const client = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
+    await once(client, "close");
+    assert.throws(() => client.close(1001), { name: "InvalidAccessError" });
+    await server.close();
+  });
+
+  test("the client offers permessage-deflate by default, as browsers do; extensions: [] offers none", async () => {
+    const offers: string[] = [];
+    const { server, port } = await start({
+      extensions: [permessageDeflate()],
+      onUpgrade: (request) => {
+        offers.push(request.headers.get("sec-websocket-extensions") ?? "");
+      },
+    }, echo);
+    const ws = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
+    ws.binaryType = "arraybuffer";
+    await once(ws, "open");
+    assert.equal(ws.extensions, "permessage-deflate");
+    const text = "compressible ".repeat(2000);
+    ws.send(text);
+    assert.equal((await once<MessageEvent>(ws, "message")).data, text);
+    ws.close();
+    await once(ws, "close");
+    const plain = new adapter.WebSocket(`ws://127.0.0.1:${port}/`, [], { extensions: [] });
+    await once(plain, "open");
+    assert.equal(plain.extensions, "");
+    plain.close();
+    await once(plain, "close");
+    assert.match(offers[0], /^permessage-deflate/);
+    assert.equal(offers[1], "");
+    await server.close();
+  });
+
   test("server sockets have the same interface: url, readyState, protocol, send, close", async () => {
     let seen: { url: string; readyState: number; binaryType: string } | null = null;
     const { server, port } = await start({}, (ws) => {
@@ -396,7 +532,11 @@ describe(`${RUNTIME} adapter: the WHATWG interface`, () => {
     const ev = await close;
     assert.equal(ev.code, 4001);
     assert.equal(ev.reason, "done");
-    assert.deepEqual(seen, { url: `ws://127.0.0.1:${port}/room?x=1`, readyState: 1, binaryType: "arraybuffer" });
+    assert.deepEqual(seen, {
+      url: `ws://127.0.0.1:${port}/room?x=1`,
+      readyState: 1,
+      binaryType: "arraybuffer",
+    });
     await server.close();
   });
 });
@@ -404,7 +544,9 @@ describe(`${RUNTIME} adapter: the WHATWG interface`, () => {
 describe(`${RUNTIME} adapter: Chromium as a client`, {
   skip: !hasChromium() && !REQUIRE_PEERS ? "chromium is not installed" : false,
 }, () => {
-  test("Chromium echoes text and binary with this runtime's server and closes cleanly", { timeout: 120_000 }, async () => {
+  test("Chromium echoes text and binary with this runtime's server and closes cleanly", {
+    timeout: 120_000,
+  }, async () => {
     const { server, port } = await start({}, echo);
     const page = await servePage(`<!doctype html><script>
       async function run(url) {
@@ -424,7 +566,10 @@ describe(`${RUNTIME} adapter: Chromium as a client`, {
       const tab = await browser.browser.newPage();
       await tab.goto(page.url);
       const result = await tab.evaluate(`run("ws://127.0.0.1:${port}/")`);
-      assert.deepEqual(result, { got: ["from chromium", [1, 2, 3]], close: { code: 1000, wasClean: true } });
+      assert.deepEqual(result, {
+        got: ["from chromium", [1, 2, 3]],
+        close: { code: 1000, wasClean: true },
+      });
     } finally {
       await browser.close();
       await page.close();

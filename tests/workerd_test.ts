@@ -238,12 +238,9 @@ describe("the core in workerd (runs on the Node host only)", { skip }, () => {
     },
   );
 
-  // Known adapter problem, kept visible: workerd's own EventTarget calls an `on<type>` property
-  // of the target when it dispatches, and adapters/_websocket.ts's on* setters also add a
-  // listener, so every event reaches an on* handler twice in workerd (once elsewhere).
-  test("onmessage is called once per message in workerd (2 messages echoed)", {
-    todo: "adapters/_websocket.ts: on* handlers fire twice under workerd's EventTarget",
-  }, () => {
+  // workerd's own EventTarget calls an `on<type>` property of the target when it dispatches;
+  // adapters/_websocket.ts must then not add a listener for it too, or handlers run twice.
+  test("onmessage is called once per message in workerd (2 messages echoed)", () => {
     assert.equal(handlerCalls, 2);
   });
 });
