@@ -1,0 +1,18 @@
+/**
+ * Benchmark server: omniws on Node (`adapters/node.ts`), echoing every message (text as text,
+ * binary as binary) and nothing else. Listens on 127.0.0.1 at the port given as first argument
+ * (default 0: a free one) and prints `PORT <n>`. SIGUSR2 forces a garbage collection when run
+ * with `--expose-gc`. Node 22.18+ runs it as is (type stripping).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { serve } from "../../adapters/node.ts";
+
+const server = serve({ port: Number(process.argv[2] ?? 0), hostname: "127.0.0.1" }, (socket) => {
+  socket.onmessage = (e) => socket.send(e.data);
+});
+const { port } = await server.listening;
+process.on("SIGUSR2", () => (globalThis as { gc?: () => void }).gc?.());
+console.log(`PORT ${port}`);
