@@ -1,5 +1,6 @@
 /**
- * The cases of Autobahn|Testsuite groups 1-7, 9 and 10 (the non-compression ones, 301 cases),
+ * The cases of Autobahn|Testsuite groups 1-7, 9 and 10 (the non-compression ones, 301 cases;
+ * {@linkcode allCases} adds groups 12 and 13 from deflate_cases.ts),
  * with Autobahn's ids, descriptions, expected events and closing criteria. Written once, run by
  * both harnesses ({@linkcode runFuzzingClient} against servers, the fuzzing server against clients).
  *
@@ -14,6 +15,7 @@
 import type { Action, CaseDef, CasePlan, CloseExpectation, Ev, Outcome } from "./model.ts";
 import { bytes, OP, repeatTo } from "./wire.ts";
 import { KOSME, utf8Groups } from "./utf8_sequences.ts";
+import { deflateCases } from "./deflate_cases.ts";
 
 type Data = string | Uint8Array;
 
@@ -1026,6 +1028,7 @@ export function allCases(): CaseDef[] {
     ...group7(),
     ...group9(),
     ...group10(),
+    ...deflateCases(),
   ];
   return all;
 }
@@ -1041,4 +1044,6 @@ export const GROUP_TITLES: Record<string, string> = {
   "7": "Close Handling",
   "9": "Limits/Performance",
   "10": "Auto-Fragmentation",
+  "12": "WebSocket Compression (different payloads)",
+  "13": "WebSocket Compression (different parameters)",
 };

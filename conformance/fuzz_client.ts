@@ -7,6 +7,7 @@
 
 import net from "node:net";
 import type { CaseDef, CaseResult } from "./model.ts";
+import { type DeflateRunOptions, runDeflateCaseAsClient } from "./deflate_session.ts";
 import { runCase } from "./session.ts";
 import { acceptFor, clientRequest, concat, newKey, parseHead } from "./wire.ts";
 
@@ -22,6 +23,8 @@ export interface FuzzingClientOptions {
   concurrency?: number;
   /** Called as each case ends. */
   onResult?: (result: CaseResult) => void;
+  /** For the permessage-deflate cases (groups 12, 13): messages per case, test hooks. */
+  deflate?: DeflateRunOptions;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -45,7 +48,9 @@ export async function runFuzzingClient(options: FuzzingClientOptions): Promise<C
     while (next < options.cases.length) {
       const i = next++;
       const def = options.cases[i];
-      const result = await runOne(host, port, target.host, path, def, options.timeScale ?? 1);
+      const result = def.deflate !== undefined
+        ? await runDeflateCaseAsClient(host, port, target.host, path, def, options.deflate ?? {})
+        : await runOne(host, port, target.host, path, def, options.timeScale ?? 1);
       results[i] = result;
       options.onResult?.(result);
     }

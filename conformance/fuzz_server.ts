@@ -16,6 +16,7 @@
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { CaseDef, CaseResult } from "./model.ts";
+import { type DeflateRunOptions, runDeflateCaseAsServer } from "./deflate_session.ts";
 import { runCase } from "./session.ts";
 import {
   bytes,
@@ -40,6 +41,8 @@ export interface FuzzingServerOptions {
   hostname?: string;
   /** Called as each case ends. */
   onResult?: (agent: string, result: CaseResult) => void;
+  /** For the permessage-deflate cases (groups 12, 13): messages per case, test hooks. */
+  deflate?: DeflateRunOptions;
 }
 
 /** A running fuzzing server. */
@@ -98,6 +101,18 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
         socket.write(serverResponse(key));
         return talkAndClose(socket, String(options.cases.length));
       }
+      if (url.pathname === "/getCaseInfo") {
+        // Autobahn's endpoint ({"id", "description"}), plus what a permessage-deflate case wants
+        // the client to offer, so a client under test can configure its offer per case.
+        const def = options.cases[Number(url.searchParams.get("case")) - 1];
+        socket.write(serverResponse(key));
+        const info = def === undefined ? null : {
+          id: def.id,
+          description: def.description,
+          deflateOffers: def.deflate?.offers ?? null,
+        };
+        return talkAndClose(socket, JSON.stringify(info));
+      }
       if (url.pathname === "/updateReports") {
         socket.write(serverResponse(key));
         finished.add(agent);
@@ -117,8 +132,11 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
           socket.end(httpError(404, "Unknown case or missing agent"));
           return;
         }
-        socket.write(serverResponse(key));
-        void runCase(socket, head.rest, def, { role: "server", timeScale: options.timeScale ?? 1 })
+        const running = def.deflate !== undefined
+          ? runDeflateCaseAsServer(socket, head, key, def, options.deflate ?? {})
+          : (socket.write(serverResponse(key)),
+            runCase(socket, head.rest, def, { role: "server", timeScale: options.timeScale ?? 1 }));
+        void running
           .then((result) => {
             let m = results.get(agent);
             if (m === undefined) results.set(agent, m = new Map());

@@ -127,6 +127,42 @@ export interface CasePlan {
   outcomes: Array<[Outcome, Ev[]]>;
 }
 
+/**
+ * One permessage-deflate offer element as Autobahn's `PerMessageDeflateOffer` writes it:
+ * `client_no_context_takeover` and `client_max_window_bits` (no value) always, then
+ * `server_no_context_takeover` and `server_max_window_bits=N` when requested.
+ */
+export interface DeflateOffer {
+  /** Ask the server not to take over its context (`server_no_context_takeover`). */
+  serverNoContextTakeover: boolean;
+  /** Ask the server for this window (`server_max_window_bits=N`); 0: not asked. */
+  serverMaxWindowBits: number;
+}
+
+/** What a permessage-deflate case (groups 12 and 13) sends, and how each side negotiates. */
+export interface DeflateSpec {
+  /** Corpus name (see conformance/deflate_corpora.ts). */
+  corpus: string;
+  /** Sent as binary messages (else text). */
+  binary: boolean;
+  /** Payload length of every message. */
+  size: number;
+  /** Messages per case upstream (1000); the harness may run fewer. */
+  count: number;
+  /** Upstream's case deadline in seconds. */
+  waitSeconds: number;
+  /** Frame size the fuzzer splits its compressed messages into; 0 = one frame. */
+  fragmentSize: number;
+  /** The offer list a client makes (the fuzzing client sends it; a client under test is told). */
+  offers: DeflateOffer[];
+  /**
+   * How the fuzzing server accepts, Autobahn's accept functions: each (client_no_context_takeover,
+   * client_max_window_bits) request tried in order against the offers; the first offer that allows
+   * it is accepted with it (a window request needs `client_max_window_bits` in the offer).
+   */
+  accept: Array<[boolean, number]>;
+}
+
 /** One conformance case, with Autobahn's id. */
 export interface CaseDef {
   /** Autobahn's case id, e.g. "5.19". */
@@ -147,6 +183,8 @@ export interface CaseDef {
   reportTime?: boolean;
   /** Reason given when no event arrived at all (9.x: no echo within the deadline). */
   missingReason?: string;
+  /** A permessage-deflate case (groups 12, 13): run by conformance/deflate_session.ts. */
+  deflate?: DeflateSpec;
 }
 
 /** The result of one case against one peer. */

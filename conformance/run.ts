@@ -8,15 +8,22 @@
  *   --server NAME|ws://URL   a server to test (repeatable); names: see conformance/targets.ts
  *   --client NAME            a client to test (repeatable)
  *   --calibrate              also test the calibration peers (ws and Deno native servers, ws client)
- *   --cases PATTERNS         e.g. "1.*,5.19,6.4.*" or "7" (default: every fast group)
+ *   --cases PATTERNS         e.g. "1.*,5.19,6.4.*" or "7" (default: every fast group); a pattern
+ *                            naming groups 12/13 (e.g. "12.*,13.7.*") selects those deflate cases
  *   --long                   include group 9 (limits/performance, up to 16 MiB; minutes)
  *   --only-long              group 9 only
+ *   --deflate                include groups 12 and 13 (permessage-deflate, 216 cases)
+ *   --only-deflate           groups 12 and 13 only
+ *   --deflate-count N        messages per deflate case (default 100; upstream sends 1000)
+ *   --deflate-full           upstream's 1000 messages per deflate case
  *   --time-scale F           factor for the cases' waits (default 0.5; 1 = Autobahn's timing)
  *   --concurrency N          cases at once against a server (default 4; group 9 runs one at a time)
  *   --out DIR                where reports go (default conformance/report)
  *   --update-expected        rewrite conformance/expected.json from this run
  *   --no-check               do not compare with conformance/expected.json
- * Without --server/--client: the omniws server and the omniws client on every runtime.
+ * Without --server/--client: the omniws server and the omniws client on every runtime (for the
+ * deflate groups: the omniws servers configured with permessageDeflate, the "-deflate" targets;
+ * servers without it get no deflate case, clients offer per case from /getCaseInfo).
  * Exits non-zero when an omniws verdict differs from the pinned one (calibration peers are
  * timing-dependent: their differences are printed, not checked).
  *
@@ -50,6 +57,9 @@ interface Options {
   patterns: string | null;
   long: boolean;
   onlyLong: boolean;
+  deflate: boolean;
+  onlyDeflate: boolean;
+  deflateCount: number;
   timeScale: number;
   concurrency: number;
   out: string;
@@ -64,6 +74,9 @@ function parse(argv: string[]): Options {
     patterns: null,
     long: false,
     onlyLong: false,
+    deflate: false,
+    onlyDeflate: false,
+    deflateCount: 100,
     timeScale: 0.5,
     concurrency: 4,
     out: `${ROOT}conformance/report`,
@@ -84,6 +97,10 @@ function parse(argv: string[]): Options {
     else if (a === "--cases") o.patterns = value();
     else if (a === "--long") o.long = true;
     else if (a === "--only-long") o.onlyLong = o.long = true;
+    else if (a === "--deflate") o.deflate = true;
+    else if (a === "--only-deflate") o.onlyDeflate = o.deflate = true;
+    else if (a === "--deflate-count") o.deflateCount = Number(value());
+    else if (a === "--deflate-full") o.deflateCount = 1000;
     else if (a === "--time-scale") o.timeScale = Number(value());
     else if (a === "--concurrency") o.concurrency = Number(value());
     else if (a === "--out") o.out = value();
@@ -91,13 +108,25 @@ function parse(argv: string[]): Options {
     else if (a === "--no-check") o.check = false;
     else throw new Error(`Unknown option ${a} (see the header of conformance/run.ts)`);
   }
+  if (o.patterns !== null) {
+    // A pattern naming deflate cases selects them (alone if it names nothing else).
+    const matching = allCases().filter((c) => matchesPatterns(c.id, o.patterns!));
+    if (matching.some((c) => c.deflate !== undefined)) o.deflate = true;
+    if (matching.length > 0 && matching.every((c) => c.deflate !== undefined)) o.onlyDeflate = true;
+  }
   if (o.servers.length === 0 && o.clients.length === 0) {
-    o.servers = Object.keys(SERVERS).filter((n) => !SERVERS[n].calibration);
+    o.servers = Object.keys(SERVERS).filter((n) => {
+      const t = SERVERS[n];
+      if (t.calibration) return false;
+      return o.onlyDeflate ? t.deflate === true : !t.deflate || o.deflate;
+    });
     o.clients = Object.keys(CLIENTS).filter((n) => !CLIENTS[n].calibration);
   }
   if (calibrate) {
     for (const n of Object.keys(SERVERS)) {
-      if (SERVERS[n].calibration && !o.servers.includes(n)) o.servers.push(n);
+      if (!SERVERS[n].calibration || o.servers.includes(n)) continue;
+      // The deflate calibration server only where deflate cases run, the plain ones elsewhere.
+      if (o.onlyDeflate ? SERVERS[n].deflate : !SERVERS[n].deflate || o.deflate) o.servers.push(n);
     }
     for (const n of Object.keys(CLIENTS)) {
       if (CLIENTS[n].calibration && !o.clients.includes(n)) o.clients.push(n);
@@ -112,16 +141,31 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-/** The cases selected by patterns and the long flags. */
-export function selectCases(patterns: string | null, long: boolean, onlyLong = false): CaseDef[] {
+/**
+ * The cases selected by patterns and the long and deflate flags: groups 12 and 13 only with
+ * `deflate` (or `onlyDeflate`), the others never with `onlyDeflate`.
+ */
+export function selectCases(
+  patterns: string | null,
+  long: boolean,
+  onlyLong = false,
+  deflate = false,
+  onlyDeflate = false,
+): CaseDef[] {
   return allCases().filter((c) => {
     if (patterns !== null && !matchesPatterns(c.id, patterns)) return false;
+    if (c.deflate !== undefined) return deflate || onlyDeflate;
+    if (onlyDeflate) return false;
     if (onlyLong) return c.long === true;
     return long || c.long !== true;
   });
 }
 
-async function testServer(name: string, cases: CaseDef[], o: Options): Promise<TargetReport> {
+async function testServer(name: string, all: CaseDef[], o: Options): Promise<TargetReport> {
+  // A server not configured with permessage-deflate would only show UNIMPLEMENTED for 12/13.
+  const cases = name.startsWith("ws://") || SERVERS[name].deflate
+    ? all
+    : all.filter((c) => c.deflate === undefined);
   const fast = cases.filter((c) => !c.long);
   const slow = cases.filter((c) => c.long);
   const run = async (url: string) => [
@@ -130,6 +174,7 @@ async function testServer(name: string, cases: CaseDef[], o: Options): Promise<T
       cases: fast,
       timeScale: o.timeScale,
       concurrency: o.concurrency,
+      deflate: { count: o.deflateCount },
     }),
     ...await runFuzzingClient({ url, cases: slow, timeScale: o.timeScale, concurrency: 1 }),
   ];
@@ -151,10 +196,16 @@ async function testServer(name: string, cases: CaseDef[], o: Options): Promise<T
 
 async function testClient(name: string, cases: CaseDef[], o: Options): Promise<TargetReport> {
   const target = CLIENTS[name];
-  const fuzzer = await startFuzzingServer({ cases, timeScale: o.timeScale });
+  const fuzzer = await startFuzzingServer({
+    cases,
+    timeScale: o.timeScale,
+    deflate: { count: o.deflateCount },
+  });
   try {
-    const limit = 120_000 + cases.length * 2_000 + (o.long ? 900_000 : 0);
-    const r = await runClientProcess(target.command(fuzzer.url, name), limit);
+    const deflate = cases.some((c) => c.deflate !== undefined);
+    const limit = 120_000 + cases.length * 2_000 + (o.long ? 900_000 : 0) +
+      (deflate ? o.deflateCount * 2_000 * 20 : 0);
+    const r = await runClientProcess(target.command(fuzzer.url, name, deflate), limit);
     const done = await fuzzer.waitForAgent(name, 5_000);
     if (!done) console.error(`client ${name} did not finish (exit ${r.code}):\n${r.output}`);
     return {
@@ -169,7 +220,7 @@ async function testClient(name: string, cases: CaseDef[], o: Options): Promise<T
 
 async function main(): Promise<number> {
   const o = parse(process.argv.slice(2));
-  const cases = selectCases(o.patterns, o.long, o.onlyLong);
+  const cases = selectCases(o.patterns, o.long, o.onlyLong, o.deflate, o.onlyDeflate);
   console.log(
     `Running ${cases.length} cases against ${
       [

@@ -23,14 +23,19 @@ export interface ServerTarget {
   command: () => string[];
   /** Calibration peers are not omniws. */
   calibration?: boolean;
+  /** Negotiates permessage-deflate: gets groups 12 and 13 (and only such servers get them). */
+  deflate?: boolean;
 }
 
 /** A client under test. */
 export interface ClientTarget {
   description: string;
-  command: (base: string, agent: string) => string[];
+  /** `deflate`: groups 12/13 are included, so offer per case (or at all). */
+  command: (base: string, agent: string, deflate: boolean) => string[];
   calibration?: boolean;
 }
+
+const DEFLATE_SERVER = "conformance/peers/omniws_deflate_echo_server.ts";
 
 /** Servers by name. */
 export const SERVERS: Record<string, ServerTarget> = {
@@ -45,6 +50,27 @@ export const SERVERS: Record<string, ServerTarget> = {
   "omniws-bun": {
     description: "examples/echo_server_bun.ts on Bun (adapters/bun.ts)",
     command: () => [bin("bun"), "examples/echo_server_bun.ts"],
+  },
+  "omniws-deno-deflate": {
+    description: `${DEFLATE_SERVER} on Deno: adapters/deno.ts with permessageDeflate()`,
+    command: () => [bin("deno"), "run", "--allow-net", "--allow-env", DEFLATE_SERVER],
+    deflate: true,
+  },
+  "omniws-node-deflate": {
+    description: `${DEFLATE_SERVER} on Node: adapters/node.ts with permessageDeflate()`,
+    command: () => [bin("node"), DEFLATE_SERVER],
+    deflate: true,
+  },
+  "omniws-bun-deflate": {
+    description: `${DEFLATE_SERVER} on Bun: adapters/bun.ts with permessageDeflate()`,
+    command: () => [bin("bun"), DEFLATE_SERVER],
+    deflate: true,
+  },
+  "ws-deflate": {
+    description: "npm ws WebSocketServer on Node with perMessageDeflate (calibration)",
+    command: () => ["env", "DEFLATE=1", bin("node"), "conformance/peers/ws_echo_server.ts"],
+    calibration: true,
+    deflate: true,
   },
   "ws": {
     description: "npm ws WebSocketServer on Node (calibration)",
@@ -72,6 +98,7 @@ export const CLIENTS: Record<string, ClientTarget> = {
     command: (
       base,
       agent,
+      deflate,
     ) => [
       bin("deno"),
       "run",
@@ -81,21 +108,30 @@ export const CLIENTS: Record<string, ClientTarget> = {
       base,
       agent,
       "4",
+      deflate ? "deflate" : "plain",
     ],
   },
   "omniws-node": {
     description: "ClientConnection over node:net on Node",
-    command: (
+    command: (base, agent, deflate) => [
+      bin("node"),
+      "conformance/clients/run_omniws_client.ts",
       base,
       agent,
-    ) => [bin("node"), "conformance/clients/run_omniws_client.ts", base, agent, "4"],
+      "4",
+      deflate ? "deflate" : "plain",
+    ],
   },
   "omniws-bun": {
     description: "ClientConnection over node:net on Bun",
-    command: (
+    command: (base, agent, deflate) => [
+      bin("bun"),
+      "conformance/clients/run_omniws_client.ts",
       base,
       agent,
-    ) => [bin("bun"), "conformance/clients/run_omniws_client.ts", base, agent, "4"],
+      "4",
+      deflate ? "deflate" : "plain",
+    ],
   },
   "deno-native": {
     description: "Deno's native WebSocket client (calibration)",
@@ -124,7 +160,14 @@ export const CLIENTS: Record<string, ClientTarget> = {
   },
   "ws": {
     description: "npm ws WebSocket client on Node (calibration)",
-    command: (base, agent) => [bin("node"), "conformance/peers/ws_echo_client.ts", base, agent],
+    command: (base, agent, deflate) => [
+      "env",
+      `DEFLATE=${deflate ? 1 : 0}`,
+      bin("node"),
+      "conformance/peers/ws_echo_client.ts",
+      base,
+      agent,
+    ],
     calibration: true,
   },
 };

@@ -14,7 +14,8 @@
  */
 
 import net from "node:net";
-import { ClientConnection } from "../../mod.ts";
+import { ClientConnection, type ExtensionFactory } from "../../mod.ts";
+import { permessageDeflate } from "../../extensions/permessage_deflate.ts";
 
 /** What an echo session saw. */
 export interface SessionSummary {
@@ -36,6 +37,8 @@ export interface EchoSessionOptions {
   limitMs?: number;
   /** Largest message accepted. Default the core's 64 MiB. */
   maxMessageSize?: number;
+  /** Extensions to offer (permessage-deflate cases). */
+  extensions?: ExtensionFactory[];
 }
 
 /**
@@ -61,6 +64,7 @@ export function echoSession(
       host: target.host,
       path: `${target.pathname}${target.search}`,
       ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
+      ...(options.extensions === undefined ? {} : { extensions: options.extensions }),
     });
     const socket = net.connect({ host: target.hostname, port });
     socket.setNoDelay(true);
@@ -123,16 +127,55 @@ export function echoSession(
   });
 }
 
+/** One offer element as the fuzzing server's `/getCaseInfo` describes it. */
+interface OfferInfo {
+  serverNoContextTakeover: boolean;
+  serverMaxWindowBits: number;
+}
+
+/**
+ * The omniws client configured with a case's offer list: each element is a
+ * {@linkcode permessageDeflate} configured as Autobahn's offer (`client_no_context_takeover`,
+ * `client_max_window_bits`, and the server parameters asked for), offered in order; the response
+ * goes to the first one that accepts it.
+ */
+export function deflateOffers(offers: OfferInfo[]): ExtensionFactory {
+  const factories = offers.map((o) =>
+    permessageDeflate({
+      clientNoContextTakeover: true,
+      serverNoContextTakeover: o.serverNoContextTakeover,
+      ...(o.serverMaxWindowBits === 0 ? {} : { serverMaxWindowBits: o.serverMaxWindowBits }),
+    })
+  );
+  if (factories.length === 1) return factories[0];
+  return {
+    name: factories[0].name,
+    offer: () => factories.map((f) => f.offer()).join(", "),
+    accept: (received) => factories[0].accept(received),
+    accepted(response) {
+      let first = "";
+      for (const f of factories) {
+        const r = f.accepted(response);
+        if (typeof r !== "string") return r;
+        first ||= r;
+      }
+      return first;
+    },
+  };
+}
+
 /**
  * Run the fuzzing server's whole case loop as agent `agent`.
  * @param base The fuzzing server, `ws://host:port`.
  * @param agent The name results are filed under.
  * @param concurrency Cases run at once. Default 1.
+ * @param perCaseOffers Ask `/getCaseInfo` before each case and offer what it says (groups 12, 13).
  */
 export async function runAutobahnClient(
   base: string,
   agent: string,
   concurrency = 1,
+  perCaseOffers = false,
 ): Promise<void> {
   const first = await echoSession(`${base}/getCaseCount`, { echo: false, limitMs: 10_000 });
   const count = Number(first.messages[0]);
@@ -141,7 +184,22 @@ export async function runAutobahnClient(
   const worker = async () => {
     while (next <= count) {
       const n = next++;
-      await echoSession(`${base}/runCase?case=${n}&agent=${encodeURIComponent(agent)}`);
+      let extensions: ExtensionFactory[] | undefined;
+      if (perCaseOffers) {
+        // The case says what to offer (permessage-deflate cases); others offer nothing.
+        const info = await echoSession(`${base}/getCaseInfo?case=${n}`, {
+          echo: false,
+          limitMs: 10_000,
+        });
+        const parsed = JSON.parse(String(info.messages[0] ?? "null")) as
+          | { deflateOffers: OfferInfo[] | null }
+          | null;
+        if (parsed?.deflateOffers) extensions = [deflateOffers(parsed.deflateOffers)];
+      }
+      await echoSession(
+        `${base}/runCase?case=${n}&agent=${encodeURIComponent(agent)}`,
+        extensions === undefined ? {} : { extensions },
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));

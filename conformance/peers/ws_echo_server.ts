@@ -1,7 +1,8 @@
 /**
  * Calibration peer: the `ws` (npm) echo server, run by Node. Prints `ws://127.0.0.1:PORT/` once
  * listening (PORT from the environment, default 0 = any free port). No compression (ws's server
- * default), 64 MiB payload limit so the 9.x cases fit.
+ * default) unless DEFLATE=1 (perMessageDeflate on, threshold 0, for groups 12 and 13), 64 MiB
+ * payload limit so the 9.x cases fit.
  *
  * @module
  */
@@ -14,6 +15,7 @@ const wss = new WebSocketServer({
   host: "127.0.0.1",
   port: Number(process.env.PORT ?? 0),
   maxPayload: 64 * 1024 * 1024,
+  perMessageDeflate: process.env.DEFLATE === "1" ? { threshold: 0 } : false,
 });
 wss.on(
   "connection",
