@@ -15,7 +15,7 @@ import type { ConnectionEvent, ConnectionOptions } from "../core/connection.ts";
 import type { ExtensionFactory } from "../core/extension.ts";
 import type { HeaderInit } from "../handshake/_head.ts";
 import type { UpgradeRequest, WebSocketVersion } from "../handshake/rfc6455.ts";
-import { isValidCloseCode } from "../framing/rfc6455.ts";
+import { COALESCE_LIMIT, isValidCloseCode } from "../framing/rfc6455.ts";
 import { permessageDeflate } from "../extensions/permessage_deflate.ts";
 import { Driver, type DriverOptions, type Transport } from "./_driver.ts";
 
@@ -68,8 +68,12 @@ export interface WebSocketOptions extends ConnectionOptions, DriverOptions {
   tls?: { ca?: string | string[]; rejectUnauthorized?: boolean };
 }
 
-/** How binary messages are delivered to a `WebSocket`'s listeners. */
-export type BinaryType = "blob" | "arraybuffer";
+/**
+ * How binary messages are delivered to a `WebSocket`'s listeners: the standard's `"blob"` and
+ * `"arraybuffer"` (a copy into a buffer of its own), or `"bytes"`, a `Uint8Array` view of the
+ * received bytes with no copy (non-standard here; Node's ws calls it `"nodebuffer"`).
+ */
+export type BinaryType = "blob" | "arraybuffer" | "bytes";
 
 /**
  * A listener as `addEventListener` takes it: a function or an object with `handleEvent`.
@@ -157,6 +161,7 @@ export class WebSocket extends EventTarget {
   readonly CLOSED = 3;
 
   readonly #url: string;
+  readonly #origin: string;
   readonly #driver: Driver;
   #readyState = 0;
   #binaryType: BinaryType = "blob";
@@ -193,6 +198,7 @@ export class WebSocket extends EventTarget {
     if (attach !== undefined) {
       // Server side: the handshake is done; events come from the session's driver.
       this.#url = attach.url;
+      this.#origin = originOf(attach.url);
       this.#driver = attach.driver;
       this.#server = true;
       this.#binaryType = "arraybuffer";
@@ -230,6 +236,7 @@ export class WebSocket extends EventTarget {
       seen.add(p.toLowerCase());
     }
     this.#url = parsed.href;
+    this.#origin = parsed.origin;
     const connector = internals[CONNECTOR];
     if (connector === undefined) {
       throw new TypeError("This WebSocket class has no connector: import it from an adapter");
@@ -305,7 +312,7 @@ export class WebSocket extends EventTarget {
   }
 
   set binaryType(value: BinaryType) {
-    if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
+    if (value === "blob" || value === "arraybuffer" || value === "bytes") this.#binaryType = value;
   }
 
   /** The protocol revision in use (non-standard), or null before the handshake. */
@@ -357,9 +364,9 @@ export class WebSocket extends EventTarget {
       data instanceof ArrayBuffer ||
       (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)
     ) {
-      bytes = new Uint8Array(data.slice(0));
+      bytes = this.#snapshot(new Uint8Array(data));
     } else if (ArrayBuffer.isView(data)) {
-      bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      bytes = this.#snapshot(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     } else if (typeof Blob !== "undefined" && data instanceof Blob) {
       // Blobs are read asynchronously; later sends wait behind them to keep the order.
       this.#blobsPending++;
@@ -378,6 +385,15 @@ export class WebSocket extends EventTarget {
       return;
     }
     this.#sendNow(bytes);
+  }
+
+  /**
+   * What `send` hands the core: the caller may change its buffer once `send` returns, and the
+   * core copies small payloads into their frame anyway, so only larger ones (or ones that
+   * wait behind a Blob) are copied here.
+   */
+  #snapshot(view: Uint8Array): Uint8Array {
+    return view.length > COALESCE_LIMIT || this.#blobsPending > 0 ? view.slice() : view;
   }
 
   #sendNow(data: string | Uint8Array): void {
@@ -465,11 +481,12 @@ export class WebSocket extends EventTarget {
         this.#fire(new Event("open"));
         break;
       case "message": {
-        let data: string | ArrayBuffer | Blob;
+        let data: string | ArrayBuffer | Blob | Uint8Array;
         if (typeof ev.data === "string") data = ev.data;
-        else if (this.#binaryType === "blob") data = new Blob([ev.data as Uint8Array<ArrayBuffer>]);
-        else data = toArrayBuffer(ev.data);
-        this.#fire(new MessageEvent("message", { data, origin: originOf(this.#url) }));
+        else if (this.#binaryType === "arraybuffer") data = toArrayBuffer(ev.data);
+        else if (this.#binaryType === "bytes") data = ev.data;
+        else data = new Blob([ev.data as Uint8Array<ArrayBuffer>]);
+        this.#fire(messageEvent(data, this.#origin));
         break;
       }
       case "error":
@@ -594,6 +611,39 @@ export function serverSocket(driver: Driver, request: UpgradeRequest, secure: bo
 /** @internal Route a driver's reports to a socket made by {@linkcode serverSocket}. */
 export function socketHandlers(socket: WebSocket): SocketHandlers {
   return HANDLERS.get(socket)!;
+}
+
+/**
+ * The `message` event. The runtimes' own `MessageEvent` constructors validate their init
+ * dictionary at a cost (Node's, from undici, takes about as long as the rest of an echo), so
+ * sockets make this one: an `Event` with the same own properties, whose prototype chain goes
+ * through `MessageEvent.prototype` where there is one, so `instanceof MessageEvent` holds.
+ */
+class WebSocketMessageEvent extends Event {
+  readonly data: unknown;
+  readonly origin: string;
+  readonly lastEventId = "";
+  readonly source = null;
+  readonly ports: readonly never[] = NO_PORTS;
+
+  constructor(data: unknown, origin: string) {
+    super("message");
+    this.data = data;
+    this.origin = origin;
+  }
+}
+const NO_PORTS: readonly never[] = Object.freeze([]);
+let linkedMessageEvent = false;
+
+/** Put `MessageEvent.prototype` into the chain on first use: importing has no side effects. */
+function messageEvent(data: unknown, origin: string): Event {
+  if (!linkedMessageEvent) {
+    linkedMessageEvent = true;
+    if (typeof MessageEvent === "function") {
+      Object.setPrototypeOf(WebSocketMessageEvent.prototype, MessageEvent.prototype);
+    }
+  }
+  return new WebSocketMessageEvent(data, origin);
 }
 
 /** @internal The extensions a client offers: the caller's, else permessage-deflate as browsers do. */

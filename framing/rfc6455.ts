@@ -67,7 +67,17 @@ export interface FrameSink {
    * @param code A stable code naming the rule.
    * @param message What was wrong, in sentence case.
    */
-  frameError(closeCode: number, code: "FRAME_RSV" | "FRAME_OPCODE" | "FRAME_MASK" | "FRAME_LENGTH" | "FRAME_CONTROL" | "MESSAGE_TOO_BIG", message: string): void;
+  frameError(
+    closeCode: number,
+    code:
+      | "FRAME_RSV"
+      | "FRAME_OPCODE"
+      | "FRAME_MASK"
+      | "FRAME_LENGTH"
+      | "FRAME_CONTROL"
+      | "MESSAGE_TOO_BIG",
+    message: string,
+  ): void;
 }
 
 /** Options of a {@linkcode FrameParser}. */
@@ -232,7 +242,11 @@ export class FrameParser {
       length = hi * 0x100000000 + lo;
     }
     if (length > this.#maxPayload) {
-      this.#fail(1009, "MESSAGE_TOO_BIG", `Frame of ${length} bytes exceeds the limit of ${this.#maxPayload}`);
+      this.#fail(
+        1009,
+        "MESSAGE_TOO_BIG",
+        `Frame of ${length} bytes exceeds the limit of ${this.#maxPayload}`,
+      );
       return false;
     }
     this.#masked = masked;
@@ -285,7 +299,13 @@ export class FrameParser {
 
   #fail(
     closeCode: number,
-    code: "FRAME_RSV" | "FRAME_OPCODE" | "FRAME_MASK" | "FRAME_LENGTH" | "FRAME_CONTROL" | "MESSAGE_TOO_BIG",
+    code:
+      | "FRAME_RSV"
+      | "FRAME_OPCODE"
+      | "FRAME_MASK"
+      | "FRAME_LENGTH"
+      | "FRAME_CONTROL"
+      | "MESSAGE_TOO_BIG",
     message: string,
   ): void {
     this.#state = S_STOPPED;
@@ -293,8 +313,12 @@ export class FrameParser {
   }
 }
 
-/** Payloads up to this size are copied behind their header into one chunk: one write, not two. */
-const COALESCE_LIMIT = 4096;
+/**
+ * Payloads up to this size are copied behind their header into one chunk (one write, not two);
+ * larger unmasked ones are referenced, not copied. Callers that must snapshot what they send
+ * need to copy only above it.
+ */
+export const COALESCE_LIMIT = 4096;
 
 /**
  * Append one frame to `out`: a single chunk for small or masked payloads, `[header, payload]`

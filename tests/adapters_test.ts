@@ -474,6 +474,39 @@ describe(`${RUNTIME} adapter: the WHATWG interface`, () => {
     await server.close();
   });
 
+  test("message events are MessageEvents (instanceof, data, origin, target); binaryType bytes is a view", async () => {
+    const { server, port } = await start({}, (ws) => {
+      ws.binaryType = "bytes";
+      ws.onmessage = (e) => {
+        const ok = e instanceof MessageEvent && e.data instanceof Uint8Array && e.target === ws &&
+          e.origin === `ws://127.0.0.1:${port}` && e.lastEventId === "" && e.ports.length === 0;
+        ws.send(ok ? e.data : new Uint8Array([0]));
+      };
+    });
+    const ws = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
+    ws.binaryType = "arraybuffer";
+    await once(ws, "open");
+    const sent = new Uint8Array([1, 2, 3, 4, 5]);
+    ws.send(sent);
+    sent[0] = 99; // send() took its snapshot already
+    const ev = await once<MessageEvent>(ws, "message");
+    assert.ok(ev instanceof MessageEvent);
+    assert.equal(ev.type, "message");
+    assert.equal(ev.target, ws);
+    assert.equal(ev.origin, `ws://127.0.0.1:${port}`);
+    assert.ok(ev.data instanceof ArrayBuffer);
+    assert.deepEqual([...new Uint8Array(ev.data)], [1, 2, 3, 4, 5]);
+    const big = new Uint8Array(100_000).fill(7);
+    ws.send(big);
+    big.fill(8); // above the size the core copies itself: send() must have copied
+    const echoed = new Uint8Array((await once<MessageEvent>(ws, "message")).data);
+    assert.equal(echoed.length, 100_000);
+    assert.ok(echoed.every((b) => b === 7));
+    ws.close();
+    await once(ws, "close");
+    await server.close();
+  });
+
   test("a server socket may close with any code a server sends (1001, 1008, 1011); a client may not", async () => {
     const codes = [1001, 1008, 1011];
     let next = 0;
