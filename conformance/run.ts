@@ -14,7 +14,7 @@
  *   --only-long              group 9 only
  *   --deflate                include groups 12 and 13 (permessage-deflate, 216 cases)
  *   --only-deflate           groups 12 and 13 only
- *   --deflate-count N        messages per deflate case (default 100; upstream sends 1000)
+ *   --deflate-count N        messages per deflate case (default 10; upstream sends 1000)
  *   --deflate-full           upstream's 1000 messages per deflate case
  *   --time-scale F           factor for the cases' waits (default 0.5; 1 = Autobahn's timing)
  *   --concurrency N          cases at once against a server (default 4; group 9 runs one at a time)
@@ -76,7 +76,7 @@ function parse(argv: string[]): Options {
     onlyLong: false,
     deflate: false,
     onlyDeflate: false,
-    deflateCount: 100,
+    deflateCount: 10,
     timeScale: 0.5,
     concurrency: 4,
     out: `${ROOT}conformance/report`,
