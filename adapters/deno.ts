@@ -150,7 +150,12 @@ export const WebSocketStream: typeof WebSocketStreamClass = streamWithConnector(
 /** The stream-shaped client, with backpressure, on Deno's sockets. */
 export type WebSocketStream = WebSocketStreamClass;
 
-const READ_SIZE = 64 * 1024;
+/**
+ * Read buffer sizes. A pending read holds its buffer, so an idle connection costs one buffer:
+ * reads start small and double while they fill the buffer, up to the largest.
+ */
+const MIN_READ = 2 * 1024;
+const MAX_READ = 64 * 1024;
 /** Chunks smaller than this are gathered into one buffer per write. */
 const GATHER_LIMIT = 16 * 1024;
 /** Above this many buffered bytes, `drained` is reported once the buffer empties. */
@@ -217,15 +222,22 @@ class DenoTransport implements Transport {
   }
 
   async #readLoop(): Promise<void> {
+    let buf = new Uint8Array(MIN_READ);
     try {
       while (!this.#closed) {
         if (this.#pauseRequested) await new Promise<void>((resolve) => (this.#paused = resolve));
         if (this.#closed) break;
-        const buf = new Uint8Array(READ_SIZE);
         const n = await this.#conn.read(buf);
         if (n === null) break;
-        // The core keeps views into what it is given: hand it memory nobody reuses.
-        this.#sink.receive(n < READ_SIZE / 2 ? buf.slice(0, n) : buf.subarray(0, n));
+        // The core keeps views into what it is given: a small read is copied out (and the buffer
+        // read into again), a large one handed over with the buffer.
+        if (n < buf.length / 2) {
+          this.#sink.receive(buf.slice(0, n));
+          if (n < buf.length / 8 && buf.length > MIN_READ) buf = new Uint8Array(buf.length / 2);
+        } else {
+          this.#sink.receive(buf.subarray(0, n));
+          buf = new Uint8Array(n === buf.length ? Math.min(2 * buf.length, MAX_READ) : buf.length);
+        }
       }
     } catch (error) {
       if (!this.#closed) {
