@@ -10,6 +10,8 @@
 import { serve } from "../../adapters/deno.ts";
 
 const server = serve({ port: Number(Deno.args[0] ?? 0), hostname: "127.0.0.1" }, (socket) => {
+  // Binary messages as Uint8Array views, no copy: what ws ("nodebuffer") and Bun deliver.
+  socket.binaryType = "bytes";
   socket.onmessage = (e) => socket.send(e.data);
 });
 const { port } = await server.listening;

@@ -11,6 +11,8 @@ import process from "node:process";
 import { serve } from "../../adapters/node.ts";
 
 const server = serve({ port: Number(process.argv[2] ?? 0), hostname: "127.0.0.1" }, (socket) => {
+  // Binary messages as Uint8Array views, no copy: what ws ("nodebuffer") and Bun deliver.
+  socket.binaryType = "bytes";
   socket.onmessage = (e) => socket.send(e.data);
 });
 const { port } = await server.listening;
