@@ -49,6 +49,7 @@ export { ProtocolError, type ProtocolErrorCode, UsageError, type UsageErrorCode 
 export type { Extension, ExtensionFactory } from "./core/extension.ts";
 export {
   FrameParser,
+  type FrameErrorCode,
   type FrameParserOptions,
   type FrameSink,
   isValidCloseCode,

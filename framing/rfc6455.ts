@@ -41,6 +41,15 @@ export const RSV3 = 0x10;
 /** Largest payload of a control frame. */
 export const MAX_CONTROL_PAYLOAD = 125;
 
+/** Why the frame parser stopped: the `code` of the {@linkcode ProtocolError} it leads to. */
+export type FrameErrorCode =
+  | "FRAME_RSV"
+  | "FRAME_OPCODE"
+  | "FRAME_MASK"
+  | "FRAME_LENGTH"
+  | "FRAME_CONTROL"
+  | "MESSAGE_TOO_BIG";
+
 /**
  * Receives what a {@linkcode FrameParser} finds. Implemented by the connection.
  */
@@ -69,13 +78,7 @@ export interface FrameSink {
    */
   frameError(
     closeCode: number,
-    code:
-      | "FRAME_RSV"
-      | "FRAME_OPCODE"
-      | "FRAME_MASK"
-      | "FRAME_LENGTH"
-      | "FRAME_CONTROL"
-      | "MESSAGE_TOO_BIG",
+    code: FrameErrorCode,
     message: string,
   ): void;
 }
@@ -299,13 +302,7 @@ export class FrameParser {
 
   #fail(
     closeCode: number,
-    code:
-      | "FRAME_RSV"
-      | "FRAME_OPCODE"
-      | "FRAME_MASK"
-      | "FRAME_LENGTH"
-      | "FRAME_CONTROL"
-      | "MESSAGE_TOO_BIG",
+    code: FrameErrorCode,
     message: string,
   ): void {
     this.#state = S_STOPPED;
