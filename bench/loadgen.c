@@ -10,7 +10,9 @@
  * After --warmup seconds it measures for --duration seconds: messages and bytes echoed, the
  * latency of each message (send to complete echo, histogram at 1 us resolution up to 100 ms),
  * the server's CPU time (utime + stime of /proc/<--server-pid>/stat, all its threads) and its
- * own CPU time (getrusage), and prints one JSON line.
+ * own CPU time (getrusage), how long the server's main thread and the generator waited for a CPU
+ * while runnable (/proc/<pid>/schedstat: a measure of interference from other processes), and
+ * prints one JSON line.
  *
  * idle mode: opens --conns connections (at most --parallel handshakes at a time), prints
  * {"ready":...} and waits for a line on stdin: "verify" sends one 32-byte text message on every
@@ -442,6 +444,19 @@ static double proc_cpu_s(int pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Time the main thread of pid (0: this process) spent runnable but waiting for a CPU, in s. */
+static double run_wait_s(int pid) {
+  char path[64];
+  if (pid > 0) snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+  else snprintf(path, sizeof path, "/proc/self/schedstat");
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  unsigned long long run = 0, wait = 0;
+  int n = fscanf(f, "%llu %llu", &run, &wait);
+  fclose(f);
+  return n == 2 ? (double)wait / 1e9 : 0;
+}
+
 static double self_cpu_s(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -527,7 +542,7 @@ static void run_echo(uint64_t t_start) {
   uint64_t m_start = t0 + (uint64_t)(cfg.warmup * 1e9);
   uint64_t m_end = m_start + (uint64_t)(cfg.duration * 1e9);
   if (m_end > deadline) m_end = deadline;
-  double srv0 = 0, self0 = 0, srv1 = 0, self1 = 0;
+  double srv0 = 0, self0 = 0, srv1 = 0, self1 = 0, sw0 = 0, gw0 = 0;
   uint64_t wall0 = 0, wall1 = 0;
   while (n_open > 0) {
     uint64_t t = now_ns();
@@ -536,6 +551,8 @@ static void run_echo(uint64_t t_start) {
       wall0 = t;
       srv0 = proc_cpu_s(cfg.server_pid);
       self0 = self_cpu_s();
+      sw0 = run_wait_s(cfg.server_pid);
+      gw0 = run_wait_s(0);
     }
     if (t >= m_end) break;
     poll_once(5);
@@ -543,6 +560,7 @@ static void run_echo(uint64_t t_start) {
   wall1 = now_ns();
   srv1 = proc_cpu_s(cfg.server_pid);
   self1 = self_cpu_s();
+  double sw = run_wait_s(cfg.server_pid) - sw0, gw = run_wait_s(0) - gw0;
   measuring = 0;
   if (wall0 == 0) wall0 = wall1;
   double secs = (double)(wall1 - wall0) / 1e9;
@@ -551,12 +569,12 @@ static void run_echo(uint64_t t_start) {
          "\"opcode\":\"%s\",\"duration_s\":%.3f,\"messages\":%llu,\"bytes\":%llu,"
          "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
          "\"server_cpu_s\":%.3f,\"server_cpu_us_per_msg\":%.4f,\"server_cpu_util\":%.3f,"
-         "\"loadgen_cpu_util\":%.3f,",
+         "\"loadgen_cpu_util\":%.3f,\"server_run_wait\":%.3f,\"loadgen_run_wait\":%.3f,",
          cfg.conns, opened, n_open, cfg.inflight, cfg.size, cfg.opcode == 1 ? "text" : "binary", secs,
          (unsigned long long)m_msgs, (unsigned long long)m_bytes, secs > 0 ? m_msgs / secs : 0,
          secs > 0 ? m_bytes / secs / 1e6 : 0, pct(0.5), pct(0.99), srv,
          m_msgs > 0 ? srv * 1e6 / (double)m_msgs : 0, secs > 0 ? srv / secs : 0,
-         secs > 0 ? (self1 - self0) / secs : 0);
+         secs > 0 ? (self1 - self0) / secs : 0, secs > 0 ? sw / secs : 0, secs > 0 ? gw / secs : 0);
   print_errors();
   printf("}\n");
   fflush(stdout);

@@ -345,6 +345,8 @@ interface EchoResult {
   server_cpu_us_per_msg: number;
   server_cpu_util: number;
   loadgen_cpu_util: number;
+  server_run_wait: number;
+  loadgen_run_wait: number;
   control_frames: number;
   connect_errors: number;
   handshake_errors: number;
@@ -952,12 +954,14 @@ function report(res: Results): { markdown: string; svg: string } {
         "10^6 B). Latency is from writing a message to reading its whole echo. *vs peer*: " +
         "omniws / peer for CPU per message (lower is better) and MB/s (higher is better). " +
         "*srv CPU* is the server's CPU use over the window (1.00 = one core), *gen CPU* the load " +
-        "generator's.",
+        "generator's; *waited* is the share of the window the server's main thread was runnable " +
+        "but waiting for a CPU (/proc/<pid>/schedstat): high values mean other processes " +
+        "interfered and that row's throughput is unreliable (its CPU per message less so).",
       "",
     );
     L.push(
-      "| workload | server | msg/s | MB/s | p50 ms | p99 ms | CPU µs/msg | CPU vs peer | MB/s vs peer | srv CPU | gen CPU | errors |",
-      "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+      "| workload | server | msg/s | MB/s | p50 ms | p99 ms | CPU µs/msg | CPU vs peer | MB/s vs peer | srv CPU | gen CPU | waited | errors |",
+      "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     );
     for (const w of WORKLOADS) {
       for (const s of servers) {
@@ -974,8 +978,8 @@ function report(res: Results): { markdown: string; svg: string } {
           } | ${fmt(echoMed(s.id, w.id, cpu))} | ${cpuR} | ${mbR} | ${
             echoMed(s.id, w.id, (r) => r.server_cpu_util).toFixed(2)
           } | ${echoMed(s.id, w.id, (r) => r.loadgen_cpu_util).toFixed(2)} | ${
-            errs === 0 ? "0" : `**${errs}**`
-          } |`,
+            (echoMed(s.id, w.id, (r) => r.server_run_wait) * 100).toFixed(0)
+          }% | ${errs === 0 ? "0" : `**${errs}**`} |`,
         );
       }
     }
