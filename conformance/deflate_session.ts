@@ -17,13 +17,14 @@
  * @module
  */
 
-import net from "node:net";
+import type net from "node:net";
 import zlib from "node:zlib";
 import { corpus } from "./deflate_corpora.ts";
 import { offerString } from "./deflate_cases.ts";
 import type { CaseDef, CaseResult, DeflateOffer, DeflateSpec, Verdict } from "./model.ts";
 import {
   acceptFor,
+  clientHandshake,
   concat,
   encodeFrame,
   equalBytes,
@@ -32,10 +33,8 @@ import {
   type Head,
   hex,
   isValidCloseCode,
-  newKey,
   newMask,
   OP,
-  parseHead,
 } from "./wire.ts";
 
 /** How a deflate case runs. */
@@ -448,52 +447,6 @@ export function runDeflateCaseAsServer(
     `${offered ?? "(none)"} -> ${a === null ? "(declined)" : a.response}`,
     options,
   ).run(head.rest);
-}
-
-function clientHandshake(
-  host: string,
-  port: number,
-  hostHeader: string,
-  path: string,
-  offer: string,
-): Promise<{ socket: net.Socket; head: Head }> {
-  return new Promise((resolve, reject) => {
-    const key = newKey();
-    const socket = net.connect({ host, port });
-    socket.setNoDelay(true);
-    let buf: Uint8Array = new Uint8Array(0);
-    const fail = (message: string) => {
-      clearTimeout(timer);
-      socket.removeAllListeners("data");
-      socket.destroy();
-      reject(new Error(message));
-    };
-    const timer = setTimeout(() => fail("no 101 response within 10 s"), 10_000);
-    socket.on("error", (e) => fail(e.message));
-    socket.on("close", () => fail("connection closed during the handshake"));
-    socket.on("data", (d: Uint8Array) => {
-      buf = concat([buf, new Uint8Array(d)]);
-      if (buf.length > 16384) return fail("response head too large");
-      const head = parseHead(buf);
-      if (head === null) return;
-      clearTimeout(timer);
-      socket.removeAllListeners("data");
-      socket.removeAllListeners("close");
-      socket.removeAllListeners("error");
-      if (!/^HTTP\/1\.1 101\b/.test(head.start)) return fail(`unexpected response: ${head.start}`);
-      if (head.headers.get("sec-websocket-accept") !== acceptFor(key)) {
-        return fail("wrong Sec-WebSocket-Accept");
-      }
-      resolve({ socket, head });
-    });
-    socket.write(
-      new TextEncoder().encode(
-        `GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-          `Sec-WebSocket-Extensions: ${offer}\r\nUser-Agent: omniws-conformance\r\n\r\n`,
-      ),
-    );
-  });
 }
 
 class DeflateRun {

@@ -5,11 +5,11 @@
  * @module
  */
 
-import net from "node:net";
+import type net from "node:net";
 import type { CaseDef, CaseResult } from "./model.ts";
 import { type DeflateRunOptions, runDeflateCaseAsClient } from "./deflate_session.ts";
 import { runCase } from "./session.ts";
-import { acceptFor, clientRequest, concat, newKey, parseHead } from "./wire.ts";
+import { clientHandshake, type Head } from "./wire.ts";
 
 /** Options of {@linkcode runFuzzingClient}. */
 export interface FuzzingClientOptions {
@@ -26,8 +26,6 @@ export interface FuzzingClientOptions {
   /** For the permessage-deflate cases (groups 12, 13): messages per case, test hooks. */
   deflate?: DeflateRunOptions;
 }
-
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * Run every case against the server and return the results in case order.
@@ -68,9 +66,9 @@ async function runOne(
   timeScale: number,
 ): Promise<CaseResult> {
   const started = performance.now();
-  let opened: { socket: net.Socket; rest: Uint8Array };
+  let opened: { socket: net.Socket; head: Head };
   try {
-    opened = await openingHandshake(host, port, hostHeader, path);
+    opened = await clientHandshake(host, port, hostHeader, path);
   } catch (e) {
     return {
       id: def.id,
@@ -86,51 +84,5 @@ async function runOne(
       received: [],
     };
   }
-  return runCase(opened.socket, opened.rest, def, { role: "client", timeScale });
-}
-
-/**
- * Connect and perform the client opening handshake (no extension offered).
- * @returns The socket and the bytes that followed the 101 response.
- */
-export function openingHandshake(
-  host: string,
-  port: number,
-  hostHeader: string,
-  path: string,
-): Promise<{ socket: net.Socket; rest: Uint8Array }> {
-  return new Promise((resolve, reject) => {
-    const key = newKey();
-    const socket = net.connect({ host, port });
-    socket.setNoDelay(true);
-    let buf: Uint8Array = new Uint8Array(0);
-    const fail = (message: string) => {
-      clearTimeout(timer);
-      socket.removeAllListeners("data");
-      socket.destroy();
-      reject(new Error(message));
-    };
-    const timer = setTimeout(() => fail("no 101 response within 10 s"), HANDSHAKE_TIMEOUT_MS);
-    socket.on("error", (e) => fail(e.message));
-    socket.on("close", () => fail("connection closed during the handshake"));
-    socket.on("data", (d: Uint8Array) => {
-      buf = concat([buf, new Uint8Array(d)]);
-      if (buf.length > 16384) return fail("response head too large");
-      const head = parseHead(buf);
-      if (head === null) return;
-      clearTimeout(timer);
-      socket.removeAllListeners("data");
-      socket.removeAllListeners("close");
-      socket.removeAllListeners("error");
-      if (!/^HTTP\/1\.1 101\b/.test(head.start)) return fail(`unexpected response: ${head.start}`);
-      if (head.headers.get("sec-websocket-accept") !== acceptFor(key)) {
-        return fail("wrong Sec-WebSocket-Accept");
-      }
-      if ((head.headers.get("sec-websocket-extensions") ?? "") !== "") {
-        return fail("server answered with extensions nobody offered");
-      }
-      resolve({ socket, rest: head.rest });
-    });
-    socket.write(clientRequest(hostHeader, path, key));
-  });
+  return runCase(opened.socket, opened.head.rest, def, { role: "client", timeScale });
 }

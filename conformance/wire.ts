@@ -8,6 +8,7 @@
  */
 
 import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
 
 /** Opcodes by name. */
 export const OP = { CONT: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 } as const;
@@ -242,12 +243,71 @@ export function parseHead(buf: Uint8Array): Head | null {
   return { start: lines[0], headers, rest: buf.slice(end + 4) };
 }
 
-/** The upgrade request a fuzzing client sends (no extensions offered). */
-export function clientRequest(host: string, path: string, key: string): Uint8Array {
+/** The upgrade request a fuzzing client sends, with `offer` as its Sec-WebSocket-Extensions. */
+export function clientRequest(
+  host: string,
+  path: string,
+  key: string,
+  offer: string | null = null,
+): Uint8Array {
+  const extensions = offer === null ? "" : `Sec-WebSocket-Extensions: ${offer}\r\n`;
   return encoder.encode(
     `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: omniws-conformance\r\n\r\n`,
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extensions}` +
+      `User-Agent: omniws-conformance\r\n\r\n`,
   );
+}
+
+/** Time a fuzzing client waits for the 101 response. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Connect and perform the client opening handshake, offering `offer` as the
+ * Sec-WebSocket-Extensions header when given. Without an offer, a response naming extensions
+ * fails the handshake.
+ * @returns The socket and the parsed 101 response (`head.rest`: the bytes that followed it).
+ */
+export function clientHandshake(
+  host: string,
+  port: number,
+  hostHeader: string,
+  path: string,
+  offer: string | null = null,
+): Promise<{ socket: net.Socket; head: Head }> {
+  return new Promise((resolve, reject) => {
+    const key = newKey();
+    const socket = net.connect({ host, port });
+    socket.setNoDelay(true);
+    let buf: Uint8Array = new Uint8Array(0);
+    const fail = (message: string) => {
+      clearTimeout(timer);
+      socket.removeAllListeners("data");
+      socket.destroy();
+      reject(new Error(message));
+    };
+    const timer = setTimeout(() => fail("no 101 response within 10 s"), HANDSHAKE_TIMEOUT_MS);
+    socket.on("error", (e) => fail(e.message));
+    socket.on("close", () => fail("connection closed during the handshake"));
+    socket.on("data", (d: Uint8Array) => {
+      buf = concat([buf, new Uint8Array(d)]);
+      if (buf.length > 16384) return fail("response head too large");
+      const head = parseHead(buf);
+      if (head === null) return;
+      clearTimeout(timer);
+      socket.removeAllListeners("data");
+      socket.removeAllListeners("close");
+      socket.removeAllListeners("error");
+      if (!/^HTTP\/1\.1 101\b/.test(head.start)) return fail(`unexpected response: ${head.start}`);
+      if (head.headers.get("sec-websocket-accept") !== acceptFor(key)) {
+        return fail("wrong Sec-WebSocket-Accept");
+      }
+      if (offer === null && (head.headers.get("sec-websocket-extensions") ?? "") !== "") {
+        return fail("server answered with extensions nobody offered");
+      }
+      resolve({ socket, head });
+    });
+    socket.write(clientRequest(hostHeader, path, key, offer));
+  });
 }
 
 /** The 101 response a fuzzing server sends. */
