@@ -7,14 +7,13 @@
 // Each in a default configuration and with all four parameters in play.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { spawn } from "node:child_process";
-import { ClientConnection, type ConnectionEvent } from "../mod.ts";
 import {
   permessageDeflate,
   type PermessageDeflateOptions,
 } from "../extensions/permessage_deflate.ts";
 import { counting, type DeflateStats, interopMessages } from "./_deflate.ts";
+import { TcpClient } from "./_tcp_client.ts";
 import {
   bin,
   hasPythonModule,
@@ -77,88 +76,42 @@ function assertEchoes(echoes: Record<string, boolean>): void {
   for (const [name, ok] of Object.entries(echoes)) assert.equal(ok, true, `echo of ${name}`);
 }
 
-/** An omniws ClientConnection on a node:net socket, with permessage-deflate. */
-class TcpClient {
-  readonly conn: ClientConnection;
-  readonly stats: DeflateStats[] = [];
-  readonly events: ConnectionEvent[] = [];
-  readonly socket: net.Socket;
-  #waiters: Array<() => void> = [];
-
-  constructor(port: number, options: PermessageDeflateOptions) {
-    const extension = counting(
-      permessageDeflate({ threshold: 0, ...options }),
-      (s) => this.stats.push(s),
+/**
+ * Send every interop message over a core client offering permessage-deflate, each after the
+ * echo of the previous one; the echoes' verdicts, the negotiated header and the extension's counts.
+ */
+async function exchange(
+  port: number,
+  options: PermessageDeflateOptions,
+): Promise<{ echoes: Record<string, boolean>; extensions: string; stats: DeflateStats[] }> {
+  const stats: DeflateStats[] = [];
+  const extension = counting(permessageDeflate({ threshold: 0, ...options }), (s) => stats.push(s));
+  const client = new TcpClient(port, { extensions: [extension], maxMessageSize: 64 << 20 });
+  const LONG = 30_000;
+  const state = () => client.conn.state;
+  await client.waitFor(() => state() === "open" || state() === "closed", "open", LONG);
+  assert.equal(state(), "open", JSON.stringify(client.events));
+  const echoes: Record<string, boolean> = {};
+  for (const [name, data] of interopMessages()) {
+    const before = client.events.length;
+    client.send(data);
+    await client.waitFor(
+      (events) => events.slice(before).some((e) => e.type === "message"),
+      `echo of ${name}`,
+      LONG,
     );
-    this.conn = new ClientConnection({
-      host: `127.0.0.1:${port}`,
-      extensions: [extension],
-      maxMessageSize: 64 << 20,
-    });
-    this.socket = net.connect(port, "127.0.0.1");
-    this.socket.on("data", (d: Uint8Array) => {
-      this.conn.receive(new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.length)));
-      this.#pump();
-    });
-    this.socket.on("end", () => {
-      this.conn.receiveEnd();
-      this.#pump();
-    });
-    this.socket.on("error", () => {});
-    this.#pump();
+    const back = client.events.slice(before).find((e) => e.type === "message")!;
+    echoes[name] = back.type === "message" &&
+      (typeof data === "string"
+        ? back.data === data
+        : back.data instanceof Uint8Array && back.data.length === data.length &&
+          back.data.every((b, i) => b === data[i]));
   }
-
-  #pump(): void {
-    for (let ev = this.conn.nextEvent(); ev !== null; ev = this.conn.nextEvent()) {
-      this.events.push(ev);
-    }
-    for (const chunk of this.conn.takeOutput()) this.socket.write(chunk);
-    if (this.conn.shouldCloseTransport) this.socket.end();
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  async until(pred: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (!pred()) {
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}: ${JSON.stringify(this.events.slice(-3))}`);
-      }
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  }
-
-  /** Send every interop message, each after the echo of the previous one; the echoes' verdicts. */
-  async exchange(): Promise<Record<string, boolean>> {
-    await this.until(() => this.conn.state === "open" || this.conn.state === "closed", "open");
-    assert.equal(this.conn.state, "open", JSON.stringify(this.events));
-    const echoes: Record<string, boolean> = {};
-    for (const [name, data] of interopMessages()) {
-      const before = this.events.length;
-      this.conn.send(data);
-      this.#pump();
-      await this.until(
-        () => this.events.slice(before).some((e) => e.type === "message"),
-        `echo of ${name}`,
-      );
-      const back = this.events.slice(before).find((e) => e.type === "message")!;
-      echoes[name] = back.type === "message" &&
-        (typeof data === "string"
-          ? back.data === data
-          : back.data instanceof Uint8Array && back.data.length === data.length &&
-            back.data.every((b, i) => b === data[i]));
-    }
-    return echoes;
-  }
-
-  async close(): Promise<void> {
-    this.conn.close(1000);
-    this.#pump();
-    await this.until(() => this.conn.state === "closed", "close");
-    this.socket.destroy();
-  }
+  const extensions = client.conn.extensions;
+  client.close();
+  await client.waitFor(() => state() === "closed", "close", LONG);
+  client.socket.destroy();
+  return { echoes, extensions, stats };
 }
 
 describe("permessage-deflate interop: peers' clients with the omniws server on Deno", () => {
@@ -312,14 +265,12 @@ describe("permessage-deflate interop: the omniws client with peers' servers", ()
     options: PermessageDeflateOptions,
     expected: string | RegExp,
   ) {
-    const client = new TcpClient(port, options);
-    const echoes = await client.exchange();
+    const { echoes, extensions, stats } = await exchange(port, options);
     assertEchoes(echoes);
-    if (typeof expected === "string") assert.equal(client.conn.extensions, expected);
-    else assert.match(client.conn.extensions, expected);
-    await client.close();
-    assert.equal(client.stats.length, 1);
-    return client.stats[0];
+    if (typeof expected === "string") assert.equal(extensions, expected);
+    else assert.match(extensions, expected);
+    assert.equal(stats.length, 1);
+    return stats[0];
   }
 
   test("ws server: every message compressed both ways", { timeout: 60_000 }, async () => {

@@ -8,65 +8,15 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import websocket from "websocket-driver";
 import WebSocket from "ws";
-import { ClientConnection, type ConnectionEvent, type WebSocketVersion } from "../mod.ts";
+import type { WebSocketVersion } from "../mod.ts";
 import { bin, type RunningServer, startServer } from "./_servers.ts";
+import { TcpClient } from "./_tcp_client.ts";
 
-/** An omniws ClientConnection on a node:net socket, for tests (the adapters come separately). */
-class TcpClient {
-  readonly conn: ClientConnection;
-  readonly events: ConnectionEvent[] = [];
-  readonly socket: net.Socket;
-  #waiters: Array<() => void> = [];
-
-  constructor(port: number, version: WebSocketVersion) {
-    this.conn = new ClientConnection({ host: `127.0.0.1:${port}`, path: "/echo", origin: "http://127.0.0.1", version });
-    this.socket = net.connect(port, "127.0.0.1");
-    this.socket.on("data", (d) => {
-      this.conn.receive(new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.length)));
-      this.#pump();
-    });
-    this.socket.on("end", () => {
-      this.conn.receiveEnd();
-      this.#pump();
-    });
-    this.socket.on("error", () => {});
-    this.#pump();
-  }
-
-  #pump(): void {
-    for (let ev = this.conn.nextEvent(); ev !== null; ev = this.conn.nextEvent()) this.events.push(ev);
-    const out = this.conn.takeOutput();
-    for (const chunk of out) this.socket.write(chunk);
-    if (this.conn.shouldCloseTransport) this.socket.end();
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  send(data: string): void {
-    this.conn.send(data);
-    this.#pump();
-  }
-
-  close(): void {
-    this.conn.close(1000);
-    this.#pump();
-  }
-
-  /** Resolves when `pred` holds for the events so far; rejects after 5 s. */
-  async waitFor(pred: (events: ConnectionEvent[]) => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!pred(this.events)) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; events: ${JSON.stringify(this.events)}`);
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  }
-
-  messages(): unknown[] {
-    return this.events.filter((e) => e.type === "message").map((e) => e.type === "message" && e.data);
-  }
-}
+const legacyOptions = (version: WebSocketVersion) => ({
+  path: "/echo",
+  origin: "http://127.0.0.1",
+  version,
+});
 
 describe("websocket-driver (npm) server accepts omniws clients", () => {
   let server: net.Server;
@@ -92,7 +42,7 @@ describe("websocket-driver (npm) server accepts omniws clients", () => {
 
   for (const version of ["hixie-75", "hixie-76", 13] as const) {
     test(`omniws ${version} client: handshake, text both ways, close`, async () => {
-      const client = new TcpClient(port, version);
+      const client = new TcpClient(port, legacyOptions(version));
       await client.waitFor((evs) => evs.some((e) => e.type === "open"), "open");
       client.send("héllo ✓");
       client.send("second");
@@ -120,7 +70,7 @@ describe("the echo server, unchanged, serves four protocol versions at once", ()
   });
 
   test("RFC 6455 (omniws), hybi-08 (ws protocolVersion 8), hixie-76 and hixie-75 (omniws) clients echo concurrently", async () => {
-    const clients = (["hixie-75", "hixie-76", 13] as const).map((v) => ({ v, c: new TcpClient(server.port, v) }));
+    const clients = (["hixie-75", "hixie-76", 13] as const).map((v) => ({ v, c: new TcpClient(server.port, legacyOptions(v)) }));
     const hybi08 = new WebSocket(`ws://127.0.0.1:${server.port}/`, { protocolVersion: 8 });
     const hybiMessages: string[] = [];
     hybi08.on("error", () => {});
