@@ -43,13 +43,23 @@ export {
   type ReadyState,
   type Role,
 } from "./core/connection.ts";
-export { type AcceptOptions, type RejectOptions, ServerConnection, type ServerOptions } from "./core/server.ts";
+export {
+  type AcceptOptions,
+  type RejectOptions,
+  ServerConnection,
+  type ServerOptions,
+} from "./core/server.ts";
 export { ClientConnection, type ClientOptions } from "./core/client.ts";
-export { ProtocolError, type ProtocolErrorCode, UsageError, type UsageErrorCode } from "./core/errors.ts";
+export {
+  ProtocolError,
+  type ProtocolErrorCode,
+  UsageError,
+  type UsageErrorCode,
+} from "./core/errors.ts";
 export type { Extension, ExtensionFactory } from "./core/extension.ts";
 export {
-  FrameParser,
   type FrameErrorCode,
+  FrameParser,
   type FrameParserOptions,
   type FrameSink,
   isValidCloseCode,

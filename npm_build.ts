@@ -16,8 +16,9 @@
  *   `deno.json` export `"./x": "./path.ts"` becomes `"./x": { import: { types, default },
  *   require: { types, default } }` pointing at `./path.d.ts`/`./path.js` and
  *   `./cjs/path.d.ts`/`./cjs/path.js`; `main`, `module` and `types` point at the `"."` export;
- *   the npm-only fields (`description`, `keywords`, `engines`, `sideEffects: false`) are
- *   {@linkcode NPM_FIELDS} below. The package has no dependencies of any kind.
+ *   the npm-only fields (`description`, `keywords`, `engines`) are {@linkcode NPM_FIELDS} below;
+ *   `sideEffects` lists the compiled modules whose top level does more than declare. The package
+ *   has no dependencies of any kind.
  * - `README.md` and `LICENSE`, copied.
  *
  * Then {@linkcode checkPackage} fails the build when the two export maps drift apart (a `deno.json`
