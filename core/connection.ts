@@ -35,8 +35,9 @@ import {
   OP_PING,
   OP_PONG,
   OP_TEXT,
-  writeFrame,
 } from "../framing/rfc6455.ts";
+import { FrameOutput } from "../framing/_output.ts";
+import { decodeUtf8 } from "../framing/_utf8.ts";
 import { HIXIE_CLOSE, HixieParser, writeHixieText } from "../framing/hixie.ts";
 import type { WebSocketVersion } from "../handshake/rfc6455.ts";
 import { ProtocolError, type ProtocolErrorCode, UsageError } from "./errors.ts";
@@ -158,8 +159,7 @@ export abstract class Connection implements FrameSink {
   #state: ReadyState = "connecting";
   #events: ConnectionEvent[] = [];
   #eventHead = 0;
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
+  #output: FrameOutput = new FrameOutput();
   #parser: FrameParser | HixieParser | null = null;
   /** 0 for the hybi family (RFC 6455, hybi-07/08), else 75 or 76. */
   #hixie: 0 | 75 | 76 = 0;
@@ -189,6 +189,8 @@ export abstract class Connection implements FrameSink {
   #msgParts: Uint8Array[] = [];
   #msgText = "";
   #decoder: TextDecoder | null = null;
+  /** The streaming decoder holds this message's state (flushed at its end). */
+  #decoding = false;
   #heldFirst = true;
   #held: string | Uint8Array | null = null;
   // Current frame.
@@ -263,7 +265,7 @@ export abstract class Connection implements FrameSink {
 
   /** Bytes produced and not yet taken with {@linkcode Connection.takeOutput}. */
   get pendingOutputBytes(): number {
-    return this.#outBytes;
+    return this.#output.bytes;
   }
 
   /**
@@ -330,11 +332,7 @@ export abstract class Connection implements FrameSink {
    * writes welcome). Returns an empty array when there is nothing to write.
    */
   takeOutput(): Uint8Array[] {
-    if (this.#out.length === 0) return [];
-    const out = this.#out;
-    this.#out = [];
-    this.#outBytes = 0;
-    return out;
+    return this.#output.take();
   }
 
   /**
@@ -347,6 +345,15 @@ export abstract class Connection implements FrameSink {
     if (this.#sending !== 0) {
       throw new UsageError("ERR_MESSAGE_IN_PROGRESS", "Cannot send: a fragmented message is in progress");
     }
+    const size = this.#fragmentSize;
+    if (
+      typeof data === "string" && this.#extension === null && this.#hixie === 0 &&
+      (size === 0 || 3 * data.length <= size)
+    ) {
+      // The common case: one text frame, encoded straight into the output.
+      this.#output.text(0x80 | OP_TEXT, data, this.role === "client" ? this.random(4) : null);
+      return;
+    }
     let payload = typeof data === "string" ? encoder.encode(data) : data;
     let rsv = 0;
     if (this.#extension !== null) {
@@ -354,7 +361,6 @@ export abstract class Connection implements FrameSink {
       payload = t.payload;
       rsv = t.rsv;
     }
-    const size = this.#fragmentSize;
     if (size === 0 || payload.length <= size || this.#hixie !== 0) {
       this.#queueFrame(opcode, true, rsv, payload);
       return;
@@ -435,8 +441,7 @@ export abstract class Connection implements FrameSink {
 
   /** @internal Queue raw bytes for the transport. */
   protected queueOutput(bytes: Uint8Array): void {
-    this.#out.push(bytes);
-    this.#outBytes += bytes.length;
+    this.#output.raw(bytes);
   }
 
   /** @internal Queue an event. */
@@ -552,6 +557,14 @@ export abstract class Connection implements FrameSink {
       return true;
     }
     if (this.#msgOpcode === OP_TEXT) {
+      if (n === this.#frameLength && this.#frameFin && this.#msgFragments === 1 && !this.#stream) {
+        // The whole message in one view, the common case: one decode, no streaming state.
+        const whole = decodeUtf8(data);
+        if (whole === null) return this.#failUtf8();
+        this.#msgText = whole;
+        return this.#events.length === 0;
+      }
+      this.#decoding = true;
       this.#decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
       let text: string;
       try {
@@ -619,11 +632,9 @@ export abstract class Connection implements FrameSink {
       this.#msgParts.length = 0;
       if (decoded instanceof ProtocolError) return this.#fail(decoded.closeCode, decoded.code, decoded.message);
       if (opcode === OP_TEXT) {
-        try {
-          data = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(decoded);
-        } catch {
-          return this.#failUtf8();
-        }
+        const text = decodeUtf8(decoded);
+        if (text === null) return this.#failUtf8();
+        data = text;
       } else {
         data = decoded;
       }
@@ -639,16 +650,17 @@ export abstract class Connection implements FrameSink {
     if (opcode === OP_TEXT) {
       let tail: string;
       try {
-        // No decoder yet when every text frame so far was empty: nothing to flush.
-        tail = this.#decoder === null ? "" : this.#decoder.decode();
+        // Nothing to flush when the message was decoded whole or every frame was empty.
+        tail = this.#decoding ? this.#decoder!.decode() : "";
       } catch {
         return this.#failUtf8();
       }
+      this.#decoding = false;
       if (this.#stream) {
         if (tail.length > 0) this.#hold(tail);
         data = this.#held ?? "";
       } else {
-        data = this.#msgText + tail;
+        data = tail.length === 0 ? this.#msgText : this.#msgText + tail;
         this.#msgText = "";
       }
     } else if (this.#stream) {
@@ -674,11 +686,9 @@ export abstract class Connection implements FrameSink {
     if (payload.length >= 2) {
       code = (payload[0] << 8) | payload[1];
       if (!isValidCloseCode(code)) return this.#fail(1002, "FRAME_CLOSE_CODE", `Invalid close code ${code}`);
-      try {
-        reason = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(payload.subarray(2));
-      } catch {
-        return this.#fail(1007, "TEXT_INVALID_UTF8", "Close reason is not valid UTF-8");
-      }
+      const text = decodeUtf8(payload.subarray(2));
+      if (text === null) return this.#fail(1007, "TEXT_INVALID_UTF8", "Close reason is not valid UTF-8");
+      reason = text;
     }
     this.#parser!.stop();
     if (!this.#closeSent) this.#sendClose(code, EMPTY);
@@ -748,12 +758,17 @@ export abstract class Connection implements FrameSink {
   #queueFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): void {
     if (this.#hixie !== 0) {
       // The drafts carry text and (76 only) FF 00; #checkData and #sendControl refused the rest.
-      if (opcode === OP_TEXT) this.#outBytes += writeHixieText(this.#out, payload);
-      else if (opcode === OP_CLOSE && this.#hixie === 76) this.queueOutput(HIXIE_CLOSE);
+      if (opcode === OP_TEXT) {
+        const chunks: Uint8Array[] = [];
+        writeHixieText(chunks, payload);
+        for (const c of chunks) this.#output.raw(c);
+      } else if (opcode === OP_CLOSE && this.#hixie === 76) {
+        this.#output.raw(HIXIE_CLOSE);
+      }
       return;
     }
     const mask = this.role === "client" ? this.random(4) : null;
-    this.#outBytes += writeFrame(this.#out, opcode, fin, rsv, payload, mask);
+    this.#output.frame((fin ? 0x80 : 0) | rsv | opcode, payload, mask);
   }
 
   #checkData(data: string | Uint8Array, action: string): number {

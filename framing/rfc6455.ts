@@ -346,36 +346,11 @@ export function writeFrame(
   maskKey: Uint8Array | null,
 ): number {
   const length = payload.length;
-  const extLength = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
-  const headerLength = 2 + extLength + (maskKey === null ? 0 : 4);
+  const headerLength = headerSize(length, maskKey !== null);
   const together = maskKey !== null || length <= COALESCE_LIMIT;
   const buf = new Uint8Array(together ? headerLength + length : headerLength);
-  buf[0] = (fin ? 0x80 : 0) | rsv | opcode;
-  if (extLength === 0) {
-    buf[1] = length;
-  } else if (extLength === 2) {
-    buf[1] = 126;
-    buf[2] = length >>> 8;
-    buf[3] = length & 0xff;
-  } else {
-    buf[1] = 127;
-    const hi = Math.floor(length / 0x100000000);
-    buf[2] = hi >>> 24;
-    buf[3] = (hi >>> 16) & 0xff;
-    buf[4] = (hi >>> 8) & 0xff;
-    buf[5] = hi & 0xff;
-    buf[6] = length >>> 24;
-    buf[7] = (length >>> 16) & 0xff;
-    buf[8] = (length >>> 8) & 0xff;
-    buf[9] = length & 0xff;
-  }
+  writeHeader(buf, 0, (fin ? 0x80 : 0) | rsv | opcode, length, maskKey);
   if (maskKey !== null) {
-    buf[1] |= 0x80;
-    const k = 2 + extLength;
-    buf[k] = maskKey[0];
-    buf[k + 1] = maskKey[1];
-    buf[k + 2] = maskKey[2];
-    buf[k + 3] = maskKey[3];
     // Copy, then mask in place: the in-place path always qualifies for the word loop.
     const body = buf.subarray(headerLength);
     body.set(payload);
@@ -388,6 +363,68 @@ export function writeFrame(
     out.push(buf, payload);
   }
   return headerLength + length;
+}
+
+/**
+ * Length of a frame header.
+ *
+ * @param length The payload length.
+ * @param masked Whether the frame carries a masking key.
+ * @returns 2 to 14.
+ */
+export function headerSize(length: number, masked: boolean): number {
+  return (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+/**
+ * Write a frame header into `buf` at `at`.
+ *
+ * @param buf Destination, with room for {@linkcode headerSize} bytes from `at`.
+ * @param at Offset in `buf`.
+ * @param b0 The first header byte (FIN, RSV bits, opcode).
+ * @param length The payload length.
+ * @param mask The 4-byte masking key, or null for an unmasked frame.
+ * @returns The header's length.
+ */
+export function writeHeader(
+  buf: Uint8Array,
+  at: number,
+  b0: number,
+  length: number,
+  mask: Uint8Array | null,
+): number {
+  buf[at] = b0;
+  let h: number;
+  if (length < 126) {
+    buf[at + 1] = length;
+    h = 2;
+  } else if (length < 0x10000) {
+    buf[at + 1] = 126;
+    buf[at + 2] = length >>> 8;
+    buf[at + 3] = length & 0xff;
+    h = 4;
+  } else {
+    buf[at + 1] = 127;
+    const hi = Math.floor(length / 0x100000000);
+    buf[at + 2] = hi >>> 24;
+    buf[at + 3] = (hi >>> 16) & 0xff;
+    buf[at + 4] = (hi >>> 8) & 0xff;
+    buf[at + 5] = hi & 0xff;
+    buf[at + 6] = length >>> 24;
+    buf[at + 7] = (length >>> 16) & 0xff;
+    buf[at + 8] = (length >>> 8) & 0xff;
+    buf[at + 9] = length & 0xff;
+    h = 10;
+  }
+  if (mask !== null) {
+    buf[at + 1] |= 0x80;
+    buf[at + h] = mask[0];
+    buf[at + h + 1] = mask[1];
+    buf[at + h + 2] = mask[2];
+    buf[at + h + 3] = mask[3];
+    h += 4;
+  }
+  return h;
 }
 
 /**
