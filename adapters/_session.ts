@@ -10,8 +10,15 @@ import { type AcceptOptions, ServerConnection, type ServerOptions } from "../cor
 import type { HttpRequestHead } from "../handshake/http.ts";
 import type { UpgradeRequest } from "../handshake/rfc6455.ts";
 import type { HeaderInit } from "../handshake/_head.ts";
-import { Driver, type DriverOptions } from "./_driver.ts";
-import { serverSocket, socketHandlers, type WebSocket } from "./_websocket.ts";
+import { Driver, type DriverHandlers, type DriverOptions } from "./_driver.ts";
+import {
+  serverSocket,
+  socketDrained,
+  socketEvent,
+  socketFailure,
+  type WebSocket,
+} from "./_websocket.ts";
+import type { ConnectionEvent } from "../core/connection.ts";
 
 /** What the upgrade hook may answer: accept (optionally choosing a subprotocol) or reject. */
 export type UpgradeDecision =
@@ -69,25 +76,56 @@ export function startServerSession(
   handler: ConnectionHandler,
 ): Driver {
   const conn = new ServerConnection({ ...options, secure, plainHttp: options.http !== undefined });
-  let socket: WebSocket | null = null;
-  const driver: Driver = new Driver(conn, {
-    event(ev) {
-      if (socket !== null) return socketHandlers(socket).event(ev);
-      if (ev.type === "request") return decide(driver, conn, ev.request, options.onUpgrade);
-      if (ev.type === "http") return answer(driver, conn, ev.request, options.http!);
-      if (ev.type === "open") {
-        socket = serverSocket(driver, conn.request!, secure);
-        handler(socket, conn.request!);
-      }
-    },
-    failure(error) {
-      if (socket !== null) socketHandlers(socket).failure(error);
-    },
-    drained() {
-      if (socket !== null) socketHandlers(socket).drained();
-    },
-  }, options);
-  return driver;
+  const session = new ServerSession(conn, options, secure, handler);
+  return session.driver;
+}
+
+/**
+ * One accepted connection: answers the handshake, then hands the driver's reports to the socket.
+ * A class rather than closures, as a server keeps one per open connection.
+ */
+class ServerSession implements DriverHandlers {
+  readonly driver: Driver;
+  readonly #conn: ServerConnection;
+  readonly #options: ServeOptions;
+  readonly #secure: boolean;
+  readonly #handler: ConnectionHandler;
+  #socket: WebSocket | null = null;
+
+  constructor(
+    conn: ServerConnection,
+    options: ServeOptions,
+    secure: boolean,
+    handler: ConnectionHandler,
+  ) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#secure = secure;
+    this.#handler = handler;
+    this.driver = new Driver(conn, this, options);
+  }
+
+  event(ev: ConnectionEvent): void {
+    if (this.#socket !== null) return socketEvent(this.#socket, ev);
+    const conn = this.#conn;
+    if (ev.type === "request") {
+      return decide(this.driver, conn, ev.request, this.#options.onUpgrade);
+    }
+    if (ev.type === "http") return answer(this.driver, conn, ev.request, this.#options.http!);
+    if (ev.type === "open") {
+      const socket = serverSocket(this.driver, conn.request!, this.#secure);
+      this.#socket = socket;
+      this.#handler(socket, conn.request!);
+    }
+  }
+
+  failure(error: Error): void {
+    if (this.#socket !== null) socketFailure(this.#socket, error);
+  }
+
+  drained(): void {
+    if (this.#socket !== null) socketDrained(this.#socket);
+  }
 }
 
 function answer(

@@ -121,7 +121,13 @@ type SocketHandlers = {
 
 const encoder = new TextEncoder();
 /** Each socket's driver handlers, for server sessions that route a driver's reports to it. */
-const HANDLERS = new WeakMap<WebSocket, SocketHandlers>();
+// Set by WebSocket's static block, which reaches its private methods.
+/** @internal Pass a core event on to a socket made by {@linkcode serverSocket}. */
+export let socketEvent: (socket: WebSocket, event: ConnectionEvent) => void;
+/** @internal Report a transport failure to a socket made by {@linkcode serverSocket}. */
+export let socketFailure: (socket: WebSocket, error: Error) => void;
+/** @internal Tell a socket made by {@linkcode serverSocket} that its transport drained. */
+export let socketDrained: (socket: WebSocket) => void;
 const CONNECTOR = Symbol("connector");
 const SOCKET = Symbol("socket");
 const ATTACH = Symbol("attach");
@@ -168,20 +174,29 @@ export class WebSocket extends EventTarget {
   #binaryType: BinaryType = "blob";
   #protocol = "";
   #extensions = "";
-  #handlers: Record<
-    string,
-    // deno-lint-ignore no-explicit-any
-    { handler: WebSocketEventHandler<any>; listener: EventListener } | undefined
-  > = {};
-  #blobs: Promise<void> = Promise.resolve();
+  // The on<type> handlers; the listener wrapping one exists once it is registered.
+  #handlers:
+    | Record<string, { handler: Handler; listener: EventListener | null } | undefined>
+    | null = null;
+  /** Whether `onmessage`'s listener is registered with the EventTarget (see `#setHandler`). */
+  #messageHandlerRegistered = false;
+  /** Sends waiting behind a Blob being read; null when none ever waited. */
+  #blobs: Promise<void> | null = null;
   #blobsPending = 0;
   #discarded = 0;
   #failed = false;
   #server = false;
   /** `message` listeners added with `addEventListener` ever (on* handlers not counted). */
   #messageListeners = 0;
-  #drainWaiters: Array<() => void> = [];
-  #wrappers = new WeakMap<WebSocketEventListener, (event: Event) => void>();
+  // Made on first use: most server sockets never need them, and idle sockets are many.
+  #drainWaiters: Array<() => void> | null = null;
+  #wrappers: WeakMap<WebSocketEventListener, (event: Event) => void> | null = null;
+
+  static {
+    socketEvent = (socket, ev) => socket.#onEvent(ev);
+    socketFailure = (socket, error) => socket.#fire(errorEvent(error));
+    socketDrained = (socket) => socket.#wakeDrainWaiters();
+  }
 
   /**
    * Open a connection (client), as `new WebSocket(url, protocols)` does in a browser.
@@ -195,7 +210,6 @@ export class WebSocket extends EventTarget {
     options: WebSocketOptions = {},
   ) {
     super();
-    HANDLERS.set(this, this.#driverHandlers());
     const internals = options as WebSocketInternals;
     const attach = internals[ATTACH];
     if (attach !== undefined) {
@@ -254,7 +268,7 @@ export class WebSocket extends EventTarget {
       secure,
     };
     const conn = new ClientConnection(clientOptions);
-    const driver = new Driver(conn, this.#driverHandlers(), options);
+    const driver = new Driver(conn, new SocketReports(this), options);
     this.#driver = driver;
     const hostname = parsed.hostname.startsWith("[")
       ? parsed.hostname.slice(1, -1)
@@ -273,15 +287,6 @@ export class WebSocket extends EventTarget {
       (error: unknown) => driver.fail(error instanceof Error ? error : new Error(String(error))),
     );
     driver.pump();
-  }
-
-  /** The handlers a driver reports to; also used by server sessions. */
-  #driverHandlers(): SocketHandlers {
-    return {
-      event: (ev) => this.#onEvent(ev),
-      failure: (e) => this.#fire(errorEvent(e)),
-      drained: () => this.#wakeDrainWaiters(),
-    };
   }
 
   /** The URL this socket connected to (client) or was requested at (server). */
@@ -325,28 +330,28 @@ export class WebSocket extends EventTarget {
 
   /** Called when the connection opens. */
   get onopen(): WebSocketEventHandler {
-    return this.#handlers.open?.handler ?? null;
+    return this.#handlers?.open?.handler ?? null;
   }
   set onopen(h: WebSocketEventHandler) {
     this.#setHandler("open", h);
   }
   /** Called with a `MessageEvent` for each message. */
   get onmessage(): WebSocketEventHandler<MessageEvent> {
-    return this.#handlers.message?.handler ?? null;
+    return this.#handlers?.message?.handler ?? null;
   }
   set onmessage(h: WebSocketEventHandler<MessageEvent>) {
     this.#setHandler("message", h);
   }
   /** Called when the connection fails. */
   get onerror(): WebSocketEventHandler {
-    return this.#handlers.error?.handler ?? null;
+    return this.#handlers?.error?.handler ?? null;
   }
   set onerror(h: WebSocketEventHandler) {
     this.#setHandler("error", h);
   }
   /** Called with a `CloseEvent` when the connection is closed. */
   get onclose(): WebSocketEventHandler<CloseEvent> {
-    return this.#handlers.close?.handler ?? null;
+    return this.#handlers?.close?.handler ?? null;
   }
   set onclose(h: WebSocketEventHandler<CloseEvent>) {
     this.#setHandler("close", h);
@@ -373,7 +378,7 @@ export class WebSocket extends EventTarget {
     } else if (typeof Blob !== "undefined" && data instanceof Blob) {
       // Blobs are read asynchronously; later sends wait behind them to keep the order.
       this.#blobsPending++;
-      this.#blobs = this.#blobs.then(async () => {
+      this.#blobs = (this.#blobs ?? Promise.resolve()).then(async () => {
         const buf = new Uint8Array(await data.arrayBuffer());
         this.#blobsPending--;
         this.#sendNow(buf);
@@ -384,7 +389,7 @@ export class WebSocket extends EventTarget {
     }
     if (this.#blobsPending > 0) {
       const b = bytes;
-      this.#blobs = this.#blobs.then(() => this.#sendNow(b));
+      this.#blobs = this.#blobs!.then(() => this.#sendNow(b));
       return;
     }
     this.#sendNow(bytes);
@@ -461,17 +466,17 @@ export class WebSocket extends EventTarget {
     return new Promise((resolve) => {
       const check = () => {
         if (this.bufferedAmount <= threshold || this.#readyState === 3) resolve();
-        else this.#drainWaiters.push(check);
+        else (this.#drainWaiters ??= []).push(check);
       };
-      this.#drainWaiters.push(check);
+      (this.#drainWaiters ??= []).push(check);
     });
   }
 
   /** Waiters that are still short of room re-register themselves, so take the list first. */
   #wakeDrainWaiters(): void {
-    if (this.#drainWaiters.length === 0) return;
     const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
+    if (waiters === null || waiters.length === 0) return;
+    this.#drainWaiters = null;
     for (const w of waiters) w();
   }
 
@@ -490,11 +495,14 @@ export class WebSocket extends EventTarget {
         else if (this.#binaryType === "bytes") data = ev.data;
         else data = new Blob([ev.data as Uint8Array<ArrayBuffer>]);
         const event = messageEvent(data, this.#origin, this);
-        const onmessage = this.#handlers.message;
-        if (this.#messageListeners > 0) this.#fire(event);
-        // Only `onmessage` listens: call it without a dispatch, which costs as much as the rest
-        // of an echo on some runtimes.
-        else if (onmessage !== undefined) onmessage.listener(event);
+        if (this.#messageListeners > 0) {
+          this.#fire(event);
+        } else {
+          // Only `onmessage` listens: call it without a dispatch, which costs as much as the
+          // rest of an echo on some runtimes.
+          const onmessage = this.#handlers?.message;
+          if (onmessage !== undefined) callHandler(onmessage.handler, this, event);
+        }
         break;
       }
       case "error":
@@ -539,7 +547,11 @@ export class WebSocket extends EventTarget {
     options?: boolean | WebSocketListenerOptions,
   ): void {
     if (listener === null) return;
-    if (type === "message") this.#messageListeners++;
+    if (type === "message") {
+      // onmessage, if set, was set first: it takes its place among the listeners now.
+      if (this.#messageListeners++ === 0) this.#registerMessageHandler();
+    }
+    this.#wrappers ??= new WeakMap();
     let wrapper = this.#wrappers.get(listener);
     if (wrapper === undefined) {
       wrapper = (event: Event) => {
@@ -561,28 +573,74 @@ export class WebSocket extends EventTarget {
     listener: WebSocketEventListener | null,
     options?: boolean | EventListenerOptions,
   ): void {
-    const wrapper = listener === null ? undefined : this.#wrappers.get(listener);
+    const wrapper = listener === null ? undefined : this.#wrappers?.get(listener);
     if (wrapper !== undefined) super.removeEventListener(type, wrapper, options);
   }
 
   // deno-lint-ignore no-explicit-any
   #setHandler(type: string, handler: WebSocketEventHandler<any>): void {
-    const old = this.#handlers[type];
-    if (old !== undefined) super.removeEventListener(type, old.listener);
-    if (typeof handler !== "function") {
-      this.#handlers[type] = undefined;
+    const handlers = this.#handlers ??= {};
+    const old = handlers[type];
+    if (typeof handler === "function" && old !== undefined) {
+      // As in browsers, a handler replaced by another keeps its place among the listeners.
+      old.handler = handler;
       return;
     }
-    const listener = (e: Event) => {
-      try {
-        handler.call(this, e as never);
-      } catch (error) {
-        console.error(error);
-      }
-    };
-    this.#handlers[type] = { handler, listener };
-    // Where dispatch already calls the `on<type>` property, a listener too would call it twice.
-    if (!eventTargetCallsOnProperties()) super.addEventListener(type, listener);
+    if (old !== undefined && old.listener !== null) super.removeEventListener(type, old.listener);
+    if (type === "message") this.#messageHandlerRegistered = false;
+    if (typeof handler !== "function") {
+      handlers[type] = undefined;
+      return;
+    }
+    handlers[type] = { handler, listener: null };
+    // A lone onmessage is called directly (see #onEvent) and needs no listener until a
+    // `message` listener is added; the others are dispatched and so registered at once.
+    if (type !== "message" || this.#messageListeners > 0) this.#register(type);
+  }
+
+  #registerMessageHandler(): void {
+    if (!this.#messageHandlerRegistered && this.#handlers?.message !== undefined) {
+      this.#register("message");
+    }
+  }
+
+  /** Register the `on<type>` handler as a listener, where dispatch does not call it already. */
+  #register(type: string): void {
+    const h = this.#handlers![type]!;
+    if (type === "message") this.#messageHandlerRegistered = true;
+    if (eventTargetCallsOnProperties()) return; // it would be called twice
+    h.listener = (e: Event) => callHandler(h.handler, this, e);
+    super.addEventListener(type, h.listener);
+  }
+}
+
+/** An `on<type>` handler that is set. */
+// deno-lint-ignore no-explicit-any
+type Handler = NonNullable<WebSocketEventHandler<any>>;
+
+/** An `on<type>` handler's call: an exception is reported and goes no further, as in browsers. */
+function callHandler(handler: Handler, socket: WebSocket, event: Event): void {
+  try {
+    handler.call(socket, event);
+  } catch (error) {
+    console.error(error);
+  }
+}
+
+/** What a driver reports, passed on to the socket it drives (client sockets). */
+class SocketReports implements SocketHandlers {
+  readonly #socket: WebSocket;
+  constructor(socket: WebSocket) {
+    this.#socket = socket;
+  }
+  event(ev: ConnectionEvent): void {
+    socketEvent(this.#socket, ev);
+  }
+  failure(error: Error): void {
+    socketFailure(this.#socket, error);
+  }
+  drained(): void {
+    socketDrained(this.#socket);
   }
 }
 
@@ -621,11 +679,6 @@ export function serverSocket(driver: Driver, request: UpgradeRequest, secure: bo
     request.target.startsWith("/") ? request.target : "/"
   }`;
   return new WebSocket(url, [], { [ATTACH]: { driver, url } } as WebSocketOptions);
-}
-
-/** @internal Route a driver's reports to a socket made by {@linkcode serverSocket}. */
-export function socketHandlers(socket: WebSocket): SocketHandlers {
-  return HANDLERS.get(socket)!;
 }
 
 /**

@@ -155,12 +155,8 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
     open(s) {
       s.setNoDelay?.(true);
       const driver = startServerSession(options, secure, handler);
-      const transport = new BunTransport({
-        receive: (c) => driver.receive(c),
-        receiveEnd: () => driver.receiveEnd(),
-        fail: (e) => driver.fail(e),
-        drained: () => driver.drained(),
-      });
+      // The driver has the sink's methods: no forwarding closures per connection.
+      const transport = new BunTransport(driver);
       transport.opened(s);
       driver.attach(transport);
     },

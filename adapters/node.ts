@@ -53,7 +53,7 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
-import type { Driver, Transport } from "./_driver.ts";
+import type { Transport } from "./_driver.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
@@ -340,19 +340,11 @@ function runSession(
   first: Uint8Array | null,
 ): void {
   const driver = startServerSession(options, secure, handler);
-  const transport = new NodeTransport(socket, sinkOf(driver));
+  // The driver has the sink's methods: no forwarding closures per connection.
+  const transport = new NodeTransport(socket, driver);
   driver.attach(transport);
   if (first !== null) driver.receive(first);
   transport.start();
-}
-
-function sinkOf(driver: Driver): TransportSink {
-  return {
-    receive: (c) => driver.receive(c),
-    receiveEnd: () => driver.receiveEnd(),
-    fail: (e) => driver.fail(e),
-    drained: () => driver.drained(),
-  };
 }
 
 /** The client `tls` option, mapped onto `tls.connect`. */
@@ -445,31 +437,48 @@ class NodeTransport implements Transport {
     };
   }
 
-  /** Start listening; a socket handed over by an http server starts flowing from here. */
+  /**
+   * Start listening; a socket handed over by an http server starts flowing from here. The
+   * listeners are shared by every socket (Node calls them with the socket as `this`), so an
+   * idle connection carries no closures of its own.
+   */
   start(): void {
-    const socket = this.#socket;
-    socket.on("data", (chunk: Buffer) => {
-      // A plain Uint8Array view of the same memory: a Buffer's `slice()` shares memory where
-      // Uint8Array's copies, and one input type keeps the core's hot paths monomorphic.
-      if (!this.#closed) {
-        this.#sink.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      }
-    });
-    socket.on("end", () => {
-      if (this.#closed || this.#ended) return;
-      this.#ended = true;
-      this.#sink.receiveEnd();
-    });
-    socket.on("error", (error: Error) => {
-      if (this.#closed) return;
-      this.#sink.fail(new Error(`Connection failed: ${error.message}`, { cause: error }));
-    });
-    socket.on("close", () => {
-      // Destroyed by someone else (an http server shutting down, a proxy): not a clean end.
-      if (!this.#closed && !this.#ended) {
-        this.#sink.fail(new Error("Connection closed unexpectedly"));
-      }
-    });
+    const socket = this.#socket as TransportSocket;
+    socket[TRANSPORT] = this;
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
+  }
+
+  /** @internal Bytes arrived. */
+  data(chunk: Buffer): void {
+    // A plain Uint8Array view of the same memory: a Buffer's `slice()` shares memory where
+    // Uint8Array's copies, and one input type keeps the core's hot paths monomorphic.
+    if (!this.#closed) {
+      this.#sink.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+  }
+
+  /** @internal The peer ended its side. */
+  end(): void {
+    if (this.#closed || this.#ended) return;
+    this.#ended = true;
+    this.#sink.receiveEnd();
+  }
+
+  /** @internal The socket failed. */
+  error(error: Error): void {
+    if (this.#closed) return;
+    this.#sink.fail(new Error(`Connection failed: ${error.message}`, { cause: error }));
+  }
+
+  /** @internal The socket closed. */
+  closed(): void {
+    // Destroyed by someone else (an http server shutting down, a proxy): not a clean end.
+    if (!this.#closed && !this.#ended) {
+      this.#sink.fail(new Error("Connection closed unexpectedly"));
+    }
   }
 
   get bufferedAmount(): number {
@@ -513,6 +522,22 @@ class NodeTransport implements Transport {
   resumeReading(): void {
     this.#socket.resume();
   }
+}
+
+const TRANSPORT = Symbol("omniws.transport");
+type TransportSocket = net.Socket & { [TRANSPORT]: NodeTransport };
+
+function onSocketData(this: TransportSocket, chunk: Buffer): void {
+  this[TRANSPORT].data(chunk);
+}
+function onSocketEnd(this: TransportSocket): void {
+  this[TRANSPORT].end();
+}
+function onSocketError(this: TransportSocket, error: Error): void {
+  this[TRANSPORT].error(error);
+}
+function onSocketClose(this: TransportSocket): void {
+  this[TRANSPORT].closed();
 }
 
 /** Copy runs of small chunks into one buffer each; large chunks stay as they are (no copy). */

@@ -17,22 +17,29 @@ const keyWord = new Uint32Array(keyBytes.buffer);
  *
  * @param src Bytes to mask or unmask.
  * @param dst Destination, at least `src.length` long; may alias `src` exactly.
- * @param key The 4-byte masking key.
+ * @param key Holds the 4-byte masking key.
  * @param offset How many payload bytes of the frame came before `src` (selects the key byte).
+ * @param at Where the key starts in `key` (0 unless it shares a buffer).
  */
-export function applyMask(src: Uint8Array, dst: Uint8Array, key: Uint8Array, offset: number): void {
+export function applyMask(
+  src: Uint8Array,
+  dst: Uint8Array,
+  key: Uint8Array,
+  offset: number,
+  at = 0,
+): void {
   const n = src.length;
   let i = 0;
   if (n >= WORD_THRESHOLD && ((src.byteOffset ^ dst.byteOffset) & 3) === 0) {
     while (((src.byteOffset + i) & 3) !== 0) {
-      dst[i] = src[i] ^ key[(offset + i) & 3];
+      dst[i] = src[i] ^ key[at + ((offset + i) & 3)];
       i++;
     }
     const k = (offset + i) & 3;
-    keyBytes[0] = key[k];
-    keyBytes[1] = key[(k + 1) & 3];
-    keyBytes[2] = key[(k + 2) & 3];
-    keyBytes[3] = key[(k + 3) & 3];
+    keyBytes[0] = key[at + k];
+    keyBytes[1] = key[at + ((k + 1) & 3)];
+    keyBytes[2] = key[at + ((k + 2) & 3)];
+    keyBytes[3] = key[at + ((k + 3) & 3)];
     const w = keyWord[0];
     const words = (n - i) >>> 2;
     const s32 = new Uint32Array(src.buffer, src.byteOffset + i, words);
@@ -40,5 +47,5 @@ export function applyMask(src: Uint8Array, dst: Uint8Array, key: Uint8Array, off
     for (let j = 0; j < words; j++) d32[j] = s32[j] ^ w;
     i += words << 2;
   }
-  for (; i < n; i++) dst[i] = src[i] ^ key[(offset + i) & 3];
+  for (; i < n; i++) dst[i] = src[i] ^ key[at + ((offset + i) & 3)];
 }

@@ -93,6 +93,10 @@ export interface FrameParserOptions {
   allowedRsv?: number;
 }
 
+const NO_BYTES = new Uint8Array(0);
+/** Where the parser keeps the current frame's masking key in its header buffer. */
+const MASK_AT = 14;
+
 const S_HEADER = 0;
 const S_PAYLOAD = 1;
 const S_END = 2; // payload complete, frameEnd owed (the sink may pause before it)
@@ -125,13 +129,14 @@ export class FrameParser {
   #maxPayload: number;
   #allowedRsv: number;
   #state: number = S_HEADER;
-  #header: Uint8Array = new Uint8Array(14);
+  /** Header bytes gathered across chunks (0-13), then the masking key (14-17): one buffer. */
+  #header: Uint8Array = new Uint8Array(18);
   #headerLength = 0;
   #remaining = 0;
   #masked = false;
-  #maskKey: Uint8Array = new Uint8Array(4);
   #maskOffset = 0;
-  #chunk: Uint8Array = new Uint8Array(0);
+  /** The chunk being parsed; let go once consumed, so an idle connection holds no input. */
+  #chunk: Uint8Array = NO_BYTES;
   #pos = 0;
 
   /**
@@ -192,6 +197,8 @@ export class FrameParser {
         this.#state = S_HEADER;
         if (!sink.frameEnd()) return;
       } else if (this.#pos >= n) {
+        this.#chunk = NO_BYTES;
+        this.#pos = 0;
         return;
       } else if (state === S_HEADER) {
         if (!this.#readHeader(chunk)) return;
@@ -202,7 +209,7 @@ export class FrameParser {
         this.#pos = pos + take;
         this.#remaining -= take;
         if (this.#masked) {
-          applyMask(view, view, this.#maskKey, this.#maskOffset);
+          applyMask(view, view, this.#header, this.#maskOffset, MASK_AT);
           this.#maskOffset += take;
         }
         if (this.#remaining === 0) this.#state = S_END;
@@ -255,10 +262,10 @@ export class FrameParser {
     this.#masked = masked;
     if (masked) {
       const k = 2 + extLength;
-      this.#maskKey[0] = h[k];
-      this.#maskKey[1] = h[k + 1];
-      this.#maskKey[2] = h[k + 2];
-      this.#maskKey[3] = h[k + 3];
+      h[MASK_AT] = h[k];
+      h[MASK_AT + 1] = h[k + 1];
+      h[MASK_AT + 2] = h[k + 2];
+      h[MASK_AT + 3] = h[k + 3];
       this.#maskOffset = 0;
     }
     this.#headerLength = 0;

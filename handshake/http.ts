@@ -167,8 +167,12 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
  * ```
  */
 export class HttpHeaders {
-  #entries: Array<[string, string]>;
-  #index: Map<string, string[]>;
+  /**
+   * Names and values, alternating, in order. One flat array and a linear scan: a request has a
+   * dozen fields, and a server keeps every open connection's request, so memory per field
+   * (no pair arrays, no lower-cased copies, no index map) matters more than lookup order.
+   */
+  #fields: string[];
 
   /**
    * Builds a header block from `[name, value]` pairs, kept in the given order.
@@ -179,8 +183,7 @@ export class HttpHeaders {
    * @throws {TypeError} If a name is not a token or a value holds a forbidden character.
    */
   constructor(entries?: Iterable<[string, string]>) {
-    this.#entries = [];
-    this.#index = new Map();
+    this.#fields = [];
     if (entries === undefined) return;
     for (const [name, value] of entries) {
       if (!isToken(name)) throw new TypeError(`Invalid header name: ${JSON.stringify(name)}`);
@@ -190,16 +193,15 @@ export class HttpHeaders {
           throw new TypeError(`Invalid character in the value of header ${name}`);
         }
       }
-      this.#add(name, value);
+      this.#fields.push(name, value);
     }
   }
 
-  #add(name: string, value: string): void {
-    this.#entries.push([name, value]);
-    const key = name.toLowerCase();
-    const values = this.#index.get(key);
-    if (values === undefined) this.#index.set(key, [value]);
-    else values.push(value);
+  /** @internal Headers from fields the HTTP parser already checked, names and values alternating. */
+  static fromChecked(fields: string[]): HttpHeaders {
+    const headers = new HttpHeaders();
+    headers.#fields = fields;
+    return headers;
   }
 
   /**
@@ -220,8 +222,12 @@ export class HttpHeaders {
    * ```
    */
   get(name: string): string | null {
-    const values = this.#index.get(name.toLowerCase());
-    return values === undefined ? null : values.join(", ");
+    const f = this.#fields;
+    let out: string | null = null;
+    for (let i = 0; i < f.length; i += 2) {
+      if (sameName(f[i], name)) out = out === null ? f[i + 1] : `${out}, ${f[i + 1]}`;
+    }
+    return out;
   }
 
   /**
@@ -241,8 +247,10 @@ export class HttpHeaders {
    * ```
    */
   getAll(name: string): string[] {
-    const values = this.#index.get(name.toLowerCase());
-    return values === undefined ? [] : values.slice();
+    const f = this.#fields;
+    const out: string[] = [];
+    for (let i = 0; i < f.length; i += 2) if (sameName(f[i], name)) out.push(f[i + 1]);
+    return out;
   }
 
   /**
@@ -262,7 +270,9 @@ export class HttpHeaders {
    * ```
    */
   has(name: string): boolean {
-    return this.#index.has(name.toLowerCase());
+    const f = this.#fields;
+    for (let i = 0; i < f.length; i += 2) if (sameName(f[i], name)) return true;
+    return false;
   }
 
   /**
@@ -281,7 +291,10 @@ export class HttpHeaders {
    * ```
    */
   entries(): Array<[string, string]> {
-    return this.#entries.map(([name, value]): [string, string] => [name, value]);
+    const f = this.#fields;
+    const out: Array<[string, string]> = [];
+    for (let i = 0; i < f.length; i += 2) out.push([f[i], f[i + 1]]);
+    return out;
   }
 
   /**
@@ -299,8 +312,26 @@ export class HttpHeaders {
    * ```
    */
   get size(): number {
-    return this.#entries.length;
+    return this.#fields.length >>> 1;
   }
+}
+
+/**
+ * Whether two header names are equal ignoring ASCII case, without lower-cased copies. A field
+ * name is a token (ASCII), so folding 0x20 on letters is exact; the other side may be anything.
+ */
+function sameName(a: string, b: string): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const lx = x >= 0x41 && x <= 0x5a ? x | 0x20 : x;
+    const ly = y >= 0x41 && y <= 0x5a ? y | 0x20 : y;
+    if (lx !== ly) return false;
+  }
+  return true;
 }
 
 type HeadError = { kind: "error"; status: number; message: string };
@@ -346,12 +377,12 @@ function parseHeaderLines(
   pos: number,
   maxHeaders: number,
 ): HttpHeaders | HeadError {
-  const entries: Array<[string, string]> = [];
+  const fields: string[] = [];
   for (;;) {
     const end = head.indexOf(CR, pos);
     if (end === pos) break;
     if (isSpaceOrTab(head[pos])) return fail(400, "Obsolete line folding is not allowed");
-    if (entries.length === maxHeaders) return fail(431, "Too many header fields");
+    if (fields.length === 2 * maxHeaders) return fail(431, "Too many header fields");
     let colon = pos;
     while (colon < end && head[colon] < 128 && TCHAR[head[colon]] === 1) colon++;
     if (colon === end) return fail(400, "Header field without a colon");
@@ -376,10 +407,10 @@ function parseHeaderLines(
         return fail(400, "Control character in a header value");
       }
     }
-    entries.push([latin1(head, pos, colon), latin1(head, start, stop)]);
+    fields.push(latin1(head, pos, colon), latin1(head, start, stop));
     pos = end + 2;
   }
-  return new HttpHeaders(entries);
+  return HttpHeaders.fromChecked(fields);
 }
 
 function parseRequestHead(head: Uint8Array, maxHeaders: number): HttpRequestHead | HeadError {

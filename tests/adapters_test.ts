@@ -507,6 +507,41 @@ describe(`${RUNTIME} adapter: the WHATWG interface`, () => {
     await server.close();
   });
 
+  test("onmessage keeps its place among message listeners: where it was first set, replaced in place, removed by null", async () => {
+    const calls: string[] = [];
+    const { server, port } = await start({}, (ws) => {
+      // A lone onmessage first (called without a dispatch), then listeners around it.
+      ws.onmessage = () => calls.push("on1");
+      ws.addEventListener("message", () => calls.push("a"));
+      ws.onmessage = () => calls.push("on2"); // replaces on1 in its place, before "a"
+      ws.addEventListener("message", (e) => {
+        calls.push("b");
+        if ((e as MessageEvent).data === "one") ws.onmessage = null;
+        ws.send(String((e as MessageEvent).data));
+      });
+    });
+    const ws = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
+    await once(ws, "open");
+    ws.send("one");
+    await once(ws, "message");
+    ws.send("two");
+    await once(ws, "message");
+    assert.deepEqual(calls, ["on2", "a", "b", "a", "b"]);
+    // A listener added before onmessage is set runs before it.
+    const late: string[] = [];
+    const ws2 = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
+    ws2.addEventListener("message", () => late.push("listener"));
+    ws2.onmessage = () => late.push("on");
+    await once(ws2, "open");
+    ws2.send("x");
+    await once(ws2, "message");
+    assert.deepEqual(late, ["listener", "on"]);
+    ws.close();
+    ws2.close();
+    await Promise.all([once(ws, "close"), once(ws2, "close")]);
+    await server.close();
+  });
+
   test("a server socket may close with any code a server sends (1001, 1008, 1011); a client may not", async () => {
     const codes = [1001, 1008, 1011];
     let next = 0;
