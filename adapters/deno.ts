@@ -92,14 +92,8 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
       for await (const conn of listener) {
         conn.setNoDelay?.(true);
         const driver = startServerSession(options, secure, handler);
-        driver.attach(
-          new DenoTransport(conn, {
-            receive: (c) => driver.receive(c),
-            receiveEnd: () => driver.receiveEnd(),
-            fail: (e) => driver.fail(e),
-            drained: () => driver.drained(),
-          }),
-        );
+        // The driver has the sink's methods: no forwarding closures per connection.
+        driver.attach(new DenoTransport(conn, driver));
       }
     } catch {
       // The listener was closed.
@@ -154,7 +148,7 @@ export type WebSocketStream = WebSocketStreamClass;
  * Read buffer sizes. A pending read holds its buffer, so an idle connection costs one buffer:
  * reads start small and double while they fill the buffer, up to the largest.
  */
-const MIN_READ = 2 * 1024;
+const MIN_READ = 512;
 const MAX_READ = 64 * 1024;
 /** Chunks smaller than this are gathered into one buffer per write. */
 const GATHER_LIMIT = 16 * 1024;
