@@ -401,7 +401,11 @@ export class WebSocket extends EventTarget {
    * wait behind a Blob) are copied here.
    */
   #snapshot(view: Uint8Array): Uint8Array {
-    return view.length > COALESCE_LIMIT || this.#blobsPending > 0 ? view.slice() : view;
+    if (view.length <= COALESCE_LIMIT && this.#blobsPending === 0) return view;
+    // Not slice(): V8's slice costs about twice an allocation plus set() (64 KiB, Node 24).
+    const copy = new Uint8Array(view.length);
+    copy.set(view);
+    return copy;
   }
 
   #sendNow(data: string | Uint8Array): void {

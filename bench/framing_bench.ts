@@ -6,7 +6,8 @@
  *
  * - Parser: about 2 MiB of back-to-back frames, fed in 64 KiB chunks (what a socket read
  *   delivers) to a new parser per iteration. omniws's sink counts frames and, for text, decodes
- *   them with a fatal streaming `TextDecoder`, as its connection does; ws's `Receiver` (written
+ *   them as its connection does: a frame that arrives in one piece at once (`decodeUtf8`), one
+ *   split across chunks with a fatal streaming `TextDecoder`; ws's `Receiver` (written
  *   to as ws's socket handler does) assembles messages and validates text with `isUtf8`. Masked
  *   chunks are restored before each iteration, untimed, because both unmask in place. Every
  *   frame and byte is counted on both sides, so a parser that skips work fails loudly.
@@ -28,6 +29,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
 import { FrameParser, type FrameSink, OP_BINARY, OP_TEXT, writeFrame } from "../framing/rfc6455.ts";
+import { decodeUtf8 } from "../framing/_utf8.ts";
 
 const require = createRequire(import.meta.url);
 const wsDir = path.dirname(require.resolve("ws"));
@@ -100,19 +102,34 @@ class CountingSink implements FrameSink {
   bytes = 0;
   chars = 0;
   text = false;
+  whole = 0;
+  streaming = false;
   decoder: TextDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  frameStart(opcode: number): boolean {
+  frameStart(opcode: number, fin: boolean, _rsv: number, length: number): boolean {
     this.text = opcode === OP_TEXT;
+    this.whole = fin ? length : -1;
     return true;
   }
   framePayload(data: Uint8Array): boolean {
     this.bytes += data.length;
-    if (this.text) this.chars += this.decoder.decode(data, STREAM).length;
+    if (!this.text) return true;
+    if (data.length === this.whole) {
+      // A whole message in one view: decoded at once, as the connection does.
+      const s = decodeUtf8(data);
+      if (s === null) throw new Error("omniws: invalid UTF-8");
+      this.chars += s.length;
+    } else {
+      this.streaming = true;
+      this.chars += this.decoder.decode(data, STREAM).length;
+    }
     return true;
   }
   frameEnd(): boolean {
     this.frames++;
-    if (this.text) this.chars += this.decoder.decode().length;
+    if (this.streaming) {
+      this.streaming = false;
+      this.chars += this.decoder.decode().length;
+    }
     return true;
   }
   frameError(_closeCode: number, code: string, message: string): void {
