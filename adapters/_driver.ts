@@ -53,7 +53,8 @@ export interface DriverHandlers {
   drained(): void;
 }
 
-const NO_TRANSPORT: Transport = {
+/** @internal A transport that drops what it is given: the driver's until one is attached. */
+export const NO_TRANSPORT: Transport = {
   write() {},
   bufferedAmount: 0,
   closeWrite() {},

@@ -19,7 +19,7 @@
 
 import process from "node:process";
 import { startServerSession } from "../adapters/_session.ts";
-import type { Transport } from "../adapters/_driver.ts";
+import { NO_TRANSPORT } from "../adapters/_driver.ts";
 import { ServerConnection } from "../core/server.ts";
 
 const args = process.argv.slice(2);
@@ -41,15 +41,6 @@ const request = new TextEncoder().encode(
   "GET /chat HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
 );
-const sink: Transport = {
-  write() {},
-  bufferedAmount: 0,
-  closeWrite() {},
-  close() {},
-  pauseReading() {},
-  resumeReading() {},
-};
-
 function open(): unknown {
   if (core) {
     const conn = new ServerConnection({});
@@ -67,7 +58,7 @@ function open(): unknown {
     socket.binaryType = "bytes";
     socket.onmessage = (e) => socket.send(e.data);
   });
-  driver.attach(sink);
+  driver.attach(NO_TRANSPORT);
   driver.receive(request.slice());
   if (!opened) throw new Error("Handshake failed");
   return driver;
