@@ -7,7 +7,8 @@
  * put it on a runtime's sockets; they are separate exports and never loaded by this module.
  *
  * Data flow: `receive(bytes)` -> handshake or {@linkcode FrameParser} -> `nextEvent()`;
- * `send()`/`close()` -> {@linkcode writeFrame} -> `takeOutput()`.
+ * `send()`/`close()` -> frames written into shared output slabs (the bytes
+ * {@linkcode writeFrame} makes) -> `takeOutput()`, one chunk per run of frames.
  *
  * @example Quick start: an in-memory client and server
  * ```ts

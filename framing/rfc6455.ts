@@ -11,7 +11,9 @@
  * frames (fragmentation order, message size, UTF-8) belong to the connection.
  *
  * {@linkcode writeFrame} appends a frame to an output list, header and payload as separate
- * chunks for large payloads (vectored writes) and as one chunk for small ones.
+ * chunks for large payloads (vectored writes) and as one chunk for small ones. Connections write
+ * the same bytes through `_output.ts`, which shares {@linkcode headerSize} and
+ * {@linkcode writeHeader} and packs consecutive frames into one chunk.
  *
  * @module
  */
