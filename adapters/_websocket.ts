@@ -276,12 +276,8 @@ export class WebSocket extends EventTarget {
       ? parsed.hostname.slice(1, -1)
       : parsed.hostname;
     const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
-    connector({ hostname, port, tls: secure }, {
-      receive: (c) => driver.receive(c),
-      receiveEnd: () => driver.receiveEnd(),
-      fail: (e) => driver.fail(e),
-      drained: () => driver.drained(),
-    }, options.tls).then(
+    // The driver has the sink's methods, as on the server side.
+    connector({ hostname, port, tls: secure }, driver, options.tls).then(
       (transport) => {
         if (conn.state === "closed") transport.close();
         else driver.attach(transport);

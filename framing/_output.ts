@@ -14,7 +14,7 @@
  * @module
  */
 
-import { applyMask } from "./_mask.ts";
+import { applyMask, WORD_THRESHOLD } from "./_mask.ts";
 import { COALESCE_LIMIT, headerSize, writeHeader } from "./rfc6455.ts";
 import { writeAscii } from "./_utf8.ts";
 
@@ -53,7 +53,7 @@ export function copyPayload(
     // A call to set() costs more than a loop over these few bytes.
     if (n <= 16) { for (let i = 0; i < n; i++) dst[at + i] = src[i]; }
     else dst.set(src, at);
-  } else if (n < 64) {
+  } else if (n < WORD_THRESHOLD) {
     // No view for applyMask: below its word threshold it loops over bytes anyway.
     for (let i = 0; i < n; i++) dst[at + i] = src[i] ^ key[i & 3];
   } else {
