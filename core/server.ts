@@ -18,7 +18,7 @@ import { Connection, type ConnectionOptions, joinParts } from "./connection.ts";
 import { ProtocolError, UsageError } from "./errors.ts";
 import type { Extension, ExtensionFactory } from "./extension.ts";
 import { HttpRequestParser } from "../handshake/http.ts";
-import { buildHttpResponse, type HeaderInit, headerEntries, REASONS } from "../handshake/_head.ts";
+import { buildHttpResponse, headerEntries, type HeaderInit, REASONS } from "../handshake/_head.ts";
 import {
   buildAcceptResponse,
   type HandshakeResult,
@@ -29,7 +29,11 @@ import {
   type WebSocketVersion,
 } from "../handshake/rfc6455.ts";
 import type { HttpRequestHead } from "../handshake/http.ts";
-import { buildHixie76Response, hixie76Answer, validateHixie76Request } from "../handshake/hixie76.ts";
+import {
+  buildHixie76Response,
+  hixie76Answer,
+  validateHixie76Request,
+} from "../handshake/hixie76.ts";
 import { buildHixie75Response, validateHixie75Request } from "../handshake/hixie75.ts";
 
 /** Every protocol revision a server accepts by default. */
@@ -137,7 +141,9 @@ export class ServerConnection extends Connection {
     const request = this.#awaitingDecision("accept");
     const protocol = options.protocol ?? "";
     if (protocol !== "" && !request.protocols.includes(protocol)) {
-      throw new TypeError(`Cannot accept: subprotocol ${JSON.stringify(protocol)} was not offered by the client`);
+      throw new TypeError(
+        `Cannot accept: subprotocol ${JSON.stringify(protocol)} was not offered by the client`,
+      );
     }
     const headers = headerEntries(options.headers);
     this.#decided = true;
@@ -183,7 +189,11 @@ export class ServerConnection extends Connection {
     this.#awaitingKey3 = false;
     const all = this.#takePending();
     const h = this.#request!.headers;
-    const answer = hixie76Answer(h.get("sec-websocket-key1")!, h.get("sec-websocket-key2")!, all.subarray(0, 8));
+    const answer = hixie76Answer(
+      h.get("sec-websocket-key1")!,
+      h.get("sec-websocket-key2")!,
+      all.subarray(0, 8),
+    );
     // The keys were validated with the request, so there is an answer.
     this.queueOutput(answer!);
     this.#open(all.subarray(8));
@@ -197,7 +207,10 @@ export class ServerConnection extends Connection {
    */
   respond(status: number, headers: HeaderInit = {}, body: string | Uint8Array = ""): void {
     if (this.#httpRequest === null || this.state !== "connecting") {
-      throw new UsageError("ERR_WRONG_STATE", "Cannot respond: no plain HTTP request is waiting for an answer");
+      throw new UsageError(
+        "ERR_WRONG_STATE",
+        "Cannot respond: no plain HTTP request is waiting for an answer",
+      );
     }
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`Cannot respond with status ${status}: use 200-599`);
@@ -216,7 +229,11 @@ export class ServerConnection extends Connection {
     if (!Number.isInteger(status) || status < 300 || status > 599) {
       throw new RangeError(`Cannot reject with status ${status}: use 300-599`);
     }
-    const response = buildHttpResponse(status, headerEntries(options.headers), options.body ?? REASONS[status] ?? "");
+    const response = buildHttpResponse(
+      status,
+      headerEntries(options.headers),
+      options.body ?? REASONS[status] ?? "",
+    );
     this.#decided = true;
     this.failHandshake(null, response);
   }
@@ -232,7 +249,12 @@ export class ServerConnection extends Connection {
       this.#pendingBytes += chunk.length;
       if (this.#pendingBytes > MAX_EARLY_DATA) {
         this.#decided = true;
-        this.#failWith(400, "HANDSHAKE_EARLY_DATA", "Too much data sent before the handshake completed", []);
+        this.#failWith(
+          400,
+          "HANDSHAKE_EARLY_DATA",
+          "Too much data sent before the handshake completed",
+          [],
+        );
       } else {
         this.#pending.push(chunk);
       }
@@ -281,22 +303,43 @@ export class ServerConnection extends Connection {
     } else {
       return validateUpgradeRequest(head, hybi.length > 0 ? hybi : HYBI_VERSIONS);
     }
-    const message = `Protocol ${typeof version === "number" ? "hybi" : version} is not enabled on this server`;
+    const message = `Protocol ${
+      typeof version === "number" ? "hybi" : version
+    } is not enabled on this server`;
     return hybi.length > 0
       ? {
         ok: false,
-        rejection: { status: 426, code: "HANDSHAKE_UNSUPPORTED_VERSION", message, headers: [["Sec-WebSocket-Version", hybi.join(", ")]] },
+        rejection: {
+          status: 426,
+          code: "HANDSHAKE_UNSUPPORTED_VERSION",
+          message,
+          headers: [["Sec-WebSocket-Version", hybi.join(", ")]],
+        },
       }
-      : { ok: false, rejection: { status: 400, code: "HANDSHAKE_UNSUPPORTED_VERSION", message, headers: [] } };
+      : {
+        ok: false,
+        rejection: { status: 400, code: "HANDSHAKE_UNSUPPORTED_VERSION", message, headers: [] },
+      };
   }
 
-  #failWith(status: number, code: ProtocolError["code"], message: string, headers: Array<[string, string]>): void {
-    this.failHandshake(new ProtocolError(code, message, 0, status), buildHttpResponse(status, headers, message));
+  #failWith(
+    status: number,
+    code: ProtocolError["code"],
+    message: string,
+    headers: Array<[string, string]>,
+  ): void {
+    this.failHandshake(
+      new ProtocolError(code, message, 0, status),
+      buildHttpResponse(status, headers, message),
+    );
   }
 
   #awaitingDecision(action: string): UpgradeRequest {
     if (this.#request === null || this.#decided || this.state !== "connecting") {
-      throw new UsageError("ERR_WRONG_STATE", `Cannot ${action}: no upgrade request is waiting for a decision`);
+      throw new UsageError(
+        "ERR_WRONG_STATE",
+        `Cannot ${action}: no upgrade request is waiting for a decision`,
+      );
     }
     return this.#request;
   }

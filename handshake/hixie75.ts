@@ -45,8 +45,8 @@ import {
   type HandshakeRejection,
   type HandshakeResult,
   hasToken,
-  upgradeRequest,
   type UpgradeRequest,
+  upgradeRequest,
   validateCommon,
 } from "./rfc6455.ts";
 
@@ -426,7 +426,13 @@ export function validateHixie75Request(head: HttpRequestHead): HandshakeResult<U
   }
   return {
     ok: true,
-    value: upgradeRequest(head, { origin: h.get("origin"), protocols, extensions: [], version: "hixie-75", key: "" }),
+    value: upgradeRequest(head, {
+      origin: h.get("origin"),
+      protocols,
+      extensions: [],
+      version: "hixie-75",
+      key: "",
+    }),
   };
 }
 

@@ -44,8 +44,8 @@ import {
   type HandshakeRejection,
   type HandshakeResult,
   hasToken,
-  upgradeRequest,
   type UpgradeRequest,
+  upgradeRequest,
   validateCommon,
 } from "./rfc6455.ts";
 import {
@@ -239,7 +239,13 @@ export function validateHixie76Request(head: HttpRequestHead): HandshakeResult<U
   }
   return {
     ok: true,
-    value: upgradeRequest(head, { origin: h.get("origin"), protocols, extensions: [], version: "hixie-76", key: "" }),
+    value: upgradeRequest(head, {
+      origin: h.get("origin"),
+      protocols,
+      extensions: [],
+      version: "hixie-76",
+      key: "",
+    }),
   };
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { encodeBase64, decodeBase64 } from "./_base64.ts";
+import { decodeBase64, encodeBase64 } from "./_base64.ts";
 import { sha1 } from "./_sha1.ts";
 import { encodeLatin1, serializeHead } from "./_head.ts";
 import {
@@ -75,7 +75,10 @@ export interface HandshakeRejection {
 }
 
 /** Result of validating a request or response: the value, or why not. */
-export type HandshakeResult<T> = { ok: true; value: T } | { ok: false; rejection: HandshakeRejection };
+export type HandshakeResult<T> = { ok: true; value: T } | {
+  ok: false;
+  rejection: HandshakeRejection;
+};
 
 /**
  * Compute `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)).
@@ -155,7 +158,10 @@ export function upgradeRequest(head: HttpRequestHead, fields: UpgradeFields): Up
 /** Validate the parts every upgrade request shares (method, HTTP version, Host). */
 export function validateCommon(head: HttpRequestHead): HandshakeRejection | null {
   if (head.method !== "GET") {
-    return reject(405, "HANDSHAKE_BAD_REQUEST", `Method ${head.method} is not GET`, [["Allow", "GET"]])
+    return reject(405, "HANDSHAKE_BAD_REQUEST", `Method ${head.method} is not GET`, [[
+      "Allow",
+      "GET",
+    ]])
       .rejection;
   }
   if (head.version !== "1.1") {
@@ -223,10 +229,18 @@ export function validateUpgradeRequest(
   if (extensions === null) {
     return reject(400, "HANDSHAKE_BAD_REQUEST", "Sec-WebSocket-Extensions is malformed");
   }
-  const origin = version === 13 ? h.get("origin") : (h.get("sec-websocket-origin") ?? h.get("origin"));
+  const origin = version === 13
+    ? h.get("origin")
+    : (h.get("sec-websocket-origin") ?? h.get("origin"));
   return {
     ok: true,
-    value: upgradeRequest(head, { origin, protocols, extensions, version: version as 13 | 8 | 7, key: keys[0] }),
+    value: upgradeRequest(head, {
+      origin,
+      protocols,
+      extensions,
+      version: version as 13 | 8 | 7,
+      key: keys[0],
+    }),
   };
 }
 
@@ -319,7 +333,11 @@ export function validateUpgradeResponse(
   offeredExtensions: readonly string[],
 ): HandshakeResult<UpgradeResponse> {
   if (head.status !== 101) {
-    return reject(head.status, "HANDSHAKE_REJECTED", `Server answered ${head.status} ${head.reason}`.trim());
+    return reject(
+      head.status,
+      "HANDSHAKE_REJECTED",
+      `Server answered ${head.status} ${head.reason}`.trim(),
+    );
   }
   const h = head.headers;
   if (!hasToken(h, "upgrade", "websocket")) {
@@ -336,7 +354,11 @@ export function validateUpgradeResponse(
   let protocol = "";
   if (chosen.length > 0) {
     if (chosen.length !== 1 || !protocols.includes(chosen[0])) {
-      return reject(101, "HANDSHAKE_BAD_PROTOCOL", `Server chose a subprotocol that was not offered: ${chosen.join(", ")}`);
+      return reject(
+        101,
+        "HANDSHAKE_BAD_PROTOCOL",
+        `Server chose a subprotocol that was not offered: ${chosen.join(", ")}`,
+      );
     }
     protocol = chosen[0];
   }
@@ -350,7 +372,11 @@ export function validateUpgradeResponse(
     const seen = new Set<string>();
     for (const e of parsed) {
       if (!offeredExtensions.includes(e.name) || seen.has(e.name)) {
-        return reject(101, "HANDSHAKE_BAD_EXTENSION", `Server accepted an extension that was not offered: ${e.name}`);
+        return reject(
+          101,
+          "HANDSHAKE_BAD_EXTENSION",
+          `Server accepted an extension that was not offered: ${e.name}`,
+        );
       }
       seen.add(e.name);
     }

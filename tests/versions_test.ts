@@ -13,7 +13,10 @@ import type { ServerOptions } from "../core/server.ts";
 
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-function drain(conn: ServerConnection | ClientConnection, onEvent?: (ev: ConnectionEvent) => void): ConnectionEvent[] {
+function drain(
+  conn: ServerConnection | ClientConnection,
+  onEvent?: (ev: ConnectionEvent) => void,
+): ConnectionEvent[] {
   const out: ConnectionEvent[] = [];
   for (let ev = conn.nextEvent(); ev !== null; ev = conn.nextEvent()) {
     out.push(ev);
@@ -49,7 +52,13 @@ function pump(
 }
 
 function session(version: WebSocketVersion, split: number, serverOptions: ServerOptions = {}) {
-  const client = new ClientConnection({ host: "example.com:8080", path: "/chat?room=1", origin: "http://example.com", protocols: ["chat"], version });
+  const client = new ClientConnection({
+    host: "example.com:8080",
+    path: "/chat?room=1",
+    origin: "http://example.com",
+    protocols: ["chat"],
+    version,
+  });
   const server = new ServerConnection(serverOptions);
   const seen = { client: [] as ConnectionEvent[], server: [] as ConnectionEvent[] };
   const onServer = (ev: ConnectionEvent) => {
@@ -81,7 +90,9 @@ describe("every protocol version in memory", () => {
         s.client.send("héllo wörld ✓");
         s.client.send("");
         s.run();
-        const echoed = s.seen.client.filter((e) => e.type === "message").map((e) => e.type === "message" && e.data);
+        const echoed = s.seen.client.filter((e) => e.type === "message").map((e) =>
+          e.type === "message" && e.data
+        );
         assert.deepEqual(echoed, ["héllo wörld ✓", ""]);
         s.client.close(1000);
         s.run();
@@ -108,7 +119,11 @@ describe("every protocol version in memory", () => {
         } else {
           assert.deepEqual(sClose, { type: "close", code: 1000, reason: "", wasClean: true });
           assert.equal(s.server.shouldCloseTransport, true);
-          assert.equal(s.client.shouldCloseTransport, false, "an RFC 6455 client waits for the server to close TCP");
+          assert.equal(
+            s.client.shouldCloseTransport,
+            false,
+            "an RFC 6455 client waits for the server to close TCP",
+          );
         }
       });
     }
@@ -133,13 +148,18 @@ describe("every protocol version in memory", () => {
       const s = session(version, 0);
       s.run();
       for (const conn of [s.client, s.server]) {
-        for (const act of [
-          () => conn.send(new Uint8Array([1])),
-          () => conn.ping(),
-          () => conn.pong(),
-          () => conn.sendFragment("a", false),
-        ]) {
-          assert.throws(act, (e: unknown) => e instanceof UsageError && e.code === "ERR_UNSUPPORTED_BY_VERSION");
+        for (
+          const act of [
+            () => conn.send(new Uint8Array([1])),
+            () => conn.ping(),
+            () => conn.pong(),
+            () => conn.sendFragment("a", false),
+          ]
+        ) {
+          assert.throws(
+            act,
+            (e: unknown) => e instanceof UsageError && e.code === "ERR_UNSUPPORTED_BY_VERSION",
+          );
         }
       }
     });
@@ -221,7 +241,9 @@ describe("server version detection and restriction", () => {
     server.receive(headOnly.slice());
     for (const ev of drain(server)) if (ev.type === "request") server.accept();
     const first = server.takeOutput();
-    assert.ok(String.fromCharCode(...first[0]).startsWith("HTTP/1.1 101 WebSocket Protocol Handshake\r\n"));
+    assert.ok(
+      String.fromCharCode(...first[0]).startsWith("HTTP/1.1 101 WebSocket Protocol Handshake\r\n"),
+    );
     assert.equal(server.state, "connecting");
     server.receive(hixie76Example.slice(hixie76Example.length - 8));
     assert.deepEqual(drain(server).map((e) => e.type), ["open"]);
@@ -287,7 +309,12 @@ describe("server version detection and restriction", () => {
   });
 
   test("hybi-08 and hybi-07 clients send Sec-WebSocket-Origin, RFC 6455 clients Origin", () => {
-    for (const [version, header] of [[13, "Origin"], [8, "Sec-WebSocket-Origin"], [7, "Sec-WebSocket-Origin"]] as const) {
+    for (
+      const [version, header] of [[13, "Origin"], [8, "Sec-WebSocket-Origin"], [
+        7,
+        "Sec-WebSocket-Origin",
+      ]] as const
+    ) {
       const client = new ClientConnection({ host: "a", origin: "http://o", version });
       const request = String.fromCharCode(...client.takeOutput()[0]);
       assert.match(request, new RegExp(`\\r\\n${header}: http://o\\r\\n`));
@@ -327,7 +354,9 @@ describe("server version detection and restriction", () => {
       "GET /demo?x=1 HTTP/1.1\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nHost: example.com:8080\r\n" +
         "Origin: http://example.com\r\nWebSocket-Protocol: sample\r\n\r\n",
     ));
-    for (const ev of drain(server)) if (ev.type === "request") server.accept({ protocol: "sample" });
+    for (const ev of drain(server)) {
+      if (ev.type === "request") server.accept({ protocol: "sample" });
+    }
     assert.equal(
       String.fromCharCode(...server.takeOutput()[0]),
       "HTTP/1.1 101 Web Socket Protocol Handshake\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n" +
@@ -338,9 +367,16 @@ describe("server version detection and restriction", () => {
 
   test("the server answers wss:// locations when told the transport is TLS", () => {
     const server = new ServerConnection({ secure: true });
-    server.receive(latin1("GET /s HTTP/1.1\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nHost: h\r\nOrigin: https://h\r\n\r\n"));
+    server.receive(
+      latin1(
+        "GET /s HTTP/1.1\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nHost: h\r\nOrigin: https://h\r\n\r\n",
+      ),
+    );
     for (const ev of drain(server)) if (ev.type === "request") server.accept();
-    assert.match(String.fromCharCode(...server.takeOutput()[0]), /\r\nWebSocket-Location: wss:\/\/h\/s\r\n/);
+    assert.match(
+      String.fromCharCode(...server.takeOutput()[0]),
+      /\r\nWebSocket-Location: wss:\/\/h\/s\r\n/,
+    );
   });
 });
 
