@@ -7,8 +7,10 @@
  * caller's chunk, unmasked in place, so the parser itself never copies a payload.
  *
  * The parser enforces the rules that a single frame header decides (RSV bits, reserved opcodes,
- * control-frame length and FIN, masking direction, 64-bit length MSB, size limit). Rules spanning
- * frames (fragmentation order, message size, UTF-8) belong to the connection.
+ * control-frame length and FIN, masking direction, 64-bit length MSB, size limit), each as soon as
+ * the bytes that decide it have arrived: a header announcing more than the limit fails once its
+ * length bytes are in, without waiting for the masking key. Rules spanning frames (fragmentation
+ * order, message size, UTF-8) belong to the connection.
  *
  * {@linkcode writeFrame} appends a frame to an output list, header and payload as separate
  * chunks for large payloads (vectored writes) and as one chunk for small ones. Connections write
@@ -91,18 +93,23 @@ export interface FrameParserOptions {
   expectMasked: boolean;
   /** Largest payload accepted in one frame; larger headers fail with 1009 before any payload. */
   maxPayload: number;
-  /** RSV bits that a negotiated extension defines; any other set bit fails with 1002. */
+  /**
+   * RSV bits that a negotiated extension defines, allowed on text and binary frames (the first
+   * frame of a message); any other set bit, and any RSV bit on a continuation or control frame,
+   * fails with 1002.
+   */
   allowedRsv?: number;
 }
 
 const NO_BYTES = new Uint8Array(0);
 /** Where the parser keeps the current frame's masking key in its header buffer. */
-const MASK_AT = 14;
+const MASK_AT = 10;
 
-const S_HEADER = 0;
+const S_HEADER = 0; // first two bytes and extended length: each rule checked as its bytes arrive
 const S_PAYLOAD = 1;
-const S_END = 2; // payload complete, frameEnd owed (the sink may pause before it)
-const S_STOPPED = 3;
+const S_MASK_KEY = 2; // length accepted, masking key still arriving
+const S_END = 3; // payload complete, frameEnd owed (the sink may pause before it)
+const S_STOPPED = 4;
 
 /**
  * Incremental RFC 6455 frame parser. Feed it chunks with {@linkcode FrameParser.push}.
@@ -131,8 +138,9 @@ export class FrameParser {
   #maxPayload: number;
   #allowedRsv: number;
   #state: number = S_HEADER;
-  /** Header bytes gathered across chunks (0-13), then the masking key (14-17): one buffer. */
-  #header: Uint8Array = new Uint8Array(18);
+  /** Header bytes up to the extended length (0-9), then the masking key (10-13): one buffer. */
+  #header: Uint8Array = new Uint8Array(14);
+  /** Bytes of the header gathered so far; in `S_MASK_KEY`, bytes of the masking key. */
   #headerLength = 0;
   #remaining = 0;
   #masked = false;
@@ -204,6 +212,8 @@ export class FrameParser {
         return;
       } else if (state === S_HEADER) {
         if (!this.#readHeader(chunk)) return;
+      } else if (state === S_MASK_KEY) {
+        if (!this.#readMaskKey(chunk)) return;
       } else if (state === S_PAYLOAD) {
         const pos = this.#pos;
         const take = Math.min(this.#remaining, n - pos);
@@ -222,36 +232,57 @@ export class FrameParser {
     }
   }
 
-  /** Reads header bytes from `chunk`; returns false when the sink paused or parsing stopped. */
+  /**
+   * Reads the header up to the end of its length from `chunk`, checking every rule as soon as the
+   * bytes that decide it are in: RSV bits, opcode and a control frame's FIN at the first byte,
+   * masking direction and a control frame's length at the second, the 64-bit MSB and the size
+   * limit once the length is complete (before the masking key, so a peer announcing 2^62 bytes
+   * is refused at once). Returns false when parsing stopped or the sink paused.
+   */
   #readHeader(chunk: Uint8Array): boolean {
     const h = this.#header;
     const n = chunk.length;
     let pos = this.#pos;
-    // First two bytes: enough to check everything but the extended length.
-    while (this.#headerLength < 2 && pos < n) h[this.#headerLength++] = chunk[pos++];
-    this.#pos = pos;
-    if (this.#headerLength < 2) return true;
-    const b0 = h[0];
-    const b1 = h[1];
-    if (this.#headerLength === 2 && !this.#checkFirstBytes(b0, b1)) return false;
-    const len7 = b1 & 0x7f;
-    const masked = (b1 & 0x80) !== 0;
-    const extLength = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
-    const need = 2 + extLength + (masked ? 4 : 0);
-    while (this.#headerLength < need && pos < n) h[this.#headerLength++] = chunk[pos++];
-    this.#pos = pos;
-    if (this.#headerLength < need) return true;
-    let length = len7;
-    if (len7 === 126) {
-      length = (h[2] << 8) | h[3];
-    } else if (len7 === 127) {
-      const hi = ((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0;
-      const lo = ((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0;
-      if (hi > 0x7fffffff) {
-        this.#fail(1002, "FRAME_LENGTH", "Frame length has its most significant bit set");
-        return false;
+    let have = this.#headerLength;
+    if (have === 0) {
+      const b0 = chunk[pos++]; // #run calls with at least one byte left
+      h[0] = b0;
+      if (!this.#checkFirstByte(b0)) return false;
+      if (pos === n) {
+        this.#pos = pos;
+        this.#headerLength = 1;
+        return true;
       }
-      length = hi * 0x100000000 + lo;
+      have = 1;
+    }
+    let b1 = h[1];
+    if (have === 1) {
+      b1 = chunk[pos++];
+      h[1] = b1;
+      if (!this.#checkSecondByte(h[0], b1)) return false;
+      have = 2;
+    }
+    const len7 = b1 & 0x7f;
+    let length = len7;
+    if (len7 >= 126) {
+      const end = len7 === 126 ? 4 : 10;
+      while (have < end && pos < n) h[have++] = chunk[pos++];
+      if (have < end) {
+        this.#pos = pos;
+        this.#headerLength = have;
+        return true;
+      }
+      if (len7 === 126) {
+        length = (h[2] << 8) | h[3];
+      } else {
+        const hi = ((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0;
+        const lo = ((h[6] << 24) | (h[7] << 16) | (h[8] << 8) | h[9]) >>> 0;
+        if (hi > 0x7fffffff) {
+          this.#fail(1002, "FRAME_LENGTH", "Frame length has its most significant bit set");
+          return false;
+        }
+        length = hi * 0x100000000 + lo;
+      }
     }
     if (length > this.#maxPayload) {
       this.#fail(
@@ -261,23 +292,49 @@ export class FrameParser {
       );
       return false;
     }
-    this.#masked = masked;
-    if (masked) {
-      const k = 2 + extLength;
-      h[MASK_AT] = h[k];
-      h[MASK_AT + 1] = h[k + 1];
-      h[MASK_AT + 2] = h[k + 2];
-      h[MASK_AT + 3] = h[k + 3];
-      this.#maskOffset = 0;
-    }
+    this.#pos = pos;
     this.#headerLength = 0;
     this.#remaining = length;
+    if ((b1 & 0x80) !== 0) {
+      this.#masked = true;
+      this.#state = S_MASK_KEY;
+      return this.#readMaskKey(chunk);
+    }
+    this.#masked = false;
+    return this.#startFrame();
+  }
+
+  /** Reads the masking key from `chunk`; returns false when the sink paused. */
+  #readMaskKey(chunk: Uint8Array): boolean {
+    const h = this.#header;
+    const n = chunk.length;
+    let pos = this.#pos;
+    let have = this.#headerLength;
+    while (have < 4 && pos < n) h[MASK_AT + have++] = chunk[pos++];
+    this.#pos = pos;
+    if (have < 4) {
+      this.#headerLength = have;
+      return true;
+    }
+    this.#headerLength = 0;
+    this.#maskOffset = 0;
+    return this.#startFrame();
+  }
+
+  /** The header is complete: reports the frame; returns false when the sink paused. */
+  #startFrame(): boolean {
+    const b0 = this.#header[0];
+    const length = this.#remaining;
     this.#state = length > 0 ? S_PAYLOAD : S_END;
     return this.#sink.frameStart(b0 & 0x0f, (b0 & 0x80) !== 0, b0 & 0x70, length);
   }
 
-  /** Checks the rules decided by the first two header bytes, as soon as they arrive. */
-  #checkFirstBytes(b0: number, b1: number): boolean {
+  /**
+   * Checks the rules the first header byte decides alone: RSV bits (an extension's bits only on
+   * a text or binary frame, since extensions transform whole messages and mark their first
+   * frame), opcode, control frame FIN.
+   */
+  #checkFirstByte(b0: number): boolean {
     const rsv = b0 & 0x70;
     if ((rsv & ~this.#allowedRsv) !== 0) {
       this.#fail(1002, "FRAME_RSV", "Reserved bits are set without a negotiated extension");
@@ -288,15 +345,23 @@ export class FrameParser {
       this.#fail(1002, "FRAME_OPCODE", `Reserved opcode ${opcode}`);
       return false;
     }
-    if (opcode >= 8) {
-      if ((b0 & 0x80) === 0) {
-        this.#fail(1002, "FRAME_CONTROL", "Control frame is fragmented");
-        return false;
-      }
-      if ((b1 & 0x7f) > MAX_CONTROL_PAYLOAD) {
-        this.#fail(1002, "FRAME_CONTROL", "Control frame payload is longer than 125 bytes");
-        return false;
-      }
+    if (rsv !== 0 && (opcode === OP_CONTINUATION || opcode >= OP_CLOSE)) {
+      const kind = opcode === OP_CONTINUATION ? "Continuation" : "Control";
+      this.#fail(1002, "FRAME_RSV", `${kind} frame has reserved bits set`);
+      return false;
+    }
+    if (opcode >= 8 && (b0 & 0x80) === 0) {
+      this.#fail(1002, "FRAME_CONTROL", "Control frame is fragmented");
+      return false;
+    }
+    return true;
+  }
+
+  /** Checks the rules the second header byte decides: control frame length, mask direction. */
+  #checkSecondByte(b0: number, b1: number): boolean {
+    if ((b0 & 0x0f) >= 8 && (b1 & 0x7f) > MAX_CONTROL_PAYLOAD) {
+      this.#fail(1002, "FRAME_CONTROL", "Control frame payload is longer than 125 bytes");
+      return false;
     }
     if (((b1 & 0x80) !== 0) !== this.#expectMasked) {
       this.#fail(

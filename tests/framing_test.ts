@@ -301,10 +301,148 @@ describe("frame header rules", () => {
       1009,
       "MESSAGE_TOO_BIG",
     ]]);
-    // Masked: the error comes once the mask key is in, with no payload byte yet.
-    assert.deepEqual(check(hex("82 fe 03 e9 01 02 03 04"), { ...options, expectMasked: true }), [
+    // Masked: the error comes once the length is in, without waiting for the masking key.
+    assert.deepEqual(check(hex("82 fe 03 e9"), { ...options, expectMasked: true }), [
       ["error", 1009, "MESSAGE_TOO_BIG"],
     ]);
+  });
+
+  /**
+   * Feeds `bytes` one at a time and returns how many were fed when the parser first called its
+   * sink, with the calls made by then; also checks that the whole input gives the same calls in
+   * every chunking (whole, byte by byte, random splits).
+   */
+  function firstCallAfter(
+    bytes: Uint8Array,
+    options: FrameParserOptions,
+  ): { fed: number; calls: Call[] } {
+    const sink = new RecordingSink();
+    const parser = new FrameParser(sink, options);
+    let fed = 0;
+    while (sink.calls.length === 0 && fed < bytes.length) parser.push(bytes.slice(fed, ++fed));
+    const calls = sink.calls.slice();
+    const all = joined(parse([bytes.slice()], options).calls);
+    for (const chunks of splits(bytes, fed, 6)) {
+      assert.deepEqual(joined(parse(chunks, options).calls), all);
+    }
+    return { fed, calls };
+  }
+
+  test("server parser refuses 82 FF 40 00 00 00 00 00 00 00 (2^62 bytes) with 1009 at its 10th byte, before the masking key", () => {
+    const header = hex("82 ff 40 00 00 00 00 00 00 00");
+    assert.deepEqual(firstCallAfter(header, CLIENT), {
+      fed: 10,
+      calls: [["error", 1009, "MESSAGE_TOO_BIG"]],
+    });
+    const sink = new RecordingSink();
+    const parser = new FrameParser(sink, CLIENT);
+    parser.push(header);
+    assert.equal(parser.stopped, true);
+    parser.push(hex("01 02 03 04"));
+    assert.deepEqual(sink.calls, [["error", 1009, "MESSAGE_TOO_BIG"]]);
+  });
+
+  test("server parser refuses 16-bit and 64-bit lengths above maxPayload once the length is complete", () => {
+    const options = { expectMasked: true, maxPayload: 1000 };
+    // 1001 in 16 bits: refused at the 4th byte; 1000 waits for the masking key and is accepted.
+    assert.deepEqual(firstCallAfter(hex("82 fe 03 e9 01 02 03 04"), options), {
+      fed: 4,
+      calls: [["error", 1009, "MESSAGE_TOO_BIG"]],
+    });
+    assert.deepEqual(firstCallAfter(hex("82 fe 03 e8 01 02 03 04"), options), {
+      fed: 8,
+      calls: [["start", OP_BINARY, true, 0, 1000]],
+    });
+    // 65536 in 64 bits (the RFC 6455 §5.7 64 KiB header, masked): refused at the 10th byte.
+    assert.deepEqual(firstCallAfter(hex("82 ff 00 00 00 00 00 01 00 00 01 02 03 04"), options), {
+      fed: 10,
+      calls: [["error", 1009, "MESSAGE_TOO_BIG"]],
+    });
+    // 126 in 16 bits over a limit of 125: refused at the 4th byte; 125 in 7 bits over 100: at the 2nd.
+    assert.deepEqual(
+      firstCallAfter(hex("82 fe 00 7e 01 02 03 04"), { ...options, maxPayload: 125 }),
+      {
+        fed: 4,
+        calls: [["error", 1009, "MESSAGE_TOO_BIG"]],
+      },
+    );
+    assert.deepEqual(firstCallAfter(hex("82 fd 01 02 03 04"), { ...options, maxPayload: 100 }), {
+      fed: 2,
+      calls: [["error", 1009, "MESSAGE_TOO_BIG"]],
+    });
+  });
+
+  test("server parser refuses a 64-bit length with its most significant bit set with 1002 before the masking key", () => {
+    assert.deepEqual(firstCallAfter(hex("82 ff 80 00 00 00 00 00 00 01 01 02 03 04"), CLIENT), {
+      fed: 10,
+      calls: [["error", 1002, "FRAME_LENGTH"]],
+    });
+  });
+
+  test("parser refuses RSV bits, a reserved opcode and a fragmented control frame at the first byte", () => {
+    for (const options of [CLIENT, SERVER]) {
+      for (
+        const [first, code] of [
+          [0xc2, "FRAME_RSV"],
+          [0x92, "FRAME_RSV"],
+          [0x83, "FRAME_OPCODE"],
+          [0x0b, "FRAME_OPCODE"],
+          [0x08, "FRAME_CONTROL"],
+          [0x09, "FRAME_CONTROL"],
+          [0x0a, "FRAME_CONTROL"],
+        ] as const
+      ) {
+        const bytes = maskedFrame(OP_BINARY, "abc");
+        bytes[0] = first;
+        assert.deepEqual(
+          firstCallAfter(bytes, options),
+          { fed: 1, calls: [["error", 1002, code]] },
+          `first byte ${first.toString(16)}`,
+        );
+      }
+    }
+  });
+
+  test("parser refuses an extension's RSV bit on a control or continuation frame at the first byte", () => {
+    const options = { ...CLIENT, allowedRsv: RSV1 };
+    for (const op of [OP_CONTINUATION, OP_CLOSE, OP_PING, OP_PONG]) {
+      assert.deepEqual(
+        firstCallAfter(maskedFrame(op, "", { rsv: RSV1 }), options),
+        { fed: 1, calls: [["error", 1002, "FRAME_RSV"]] },
+        `opcode ${op}`,
+      );
+    }
+    for (const op of [OP_TEXT, OP_BINARY]) {
+      assert.deepEqual(firstCallAfter(maskedFrame(op, "", { rsv: RSV1 }), options), {
+        fed: 6,
+        calls: [["start", op, true, RSV1, 0], ["end"]],
+      });
+    }
+  });
+
+  test("parser refuses the wrong mask bit and a control frame over 125 bytes at the second byte", () => {
+    assert.deepEqual(firstCallAfter(hex("81 05 48 65 6c 6c 6f"), CLIENT), {
+      fed: 2,
+      calls: [["error", 1002, "FRAME_MASK"]],
+    });
+    assert.deepEqual(firstCallAfter(hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"), SERVER), {
+      fed: 2,
+      calls: [["error", 1002, "FRAME_MASK"]],
+    });
+    for (const first of [0x88, 0x89, 0x8a]) {
+      assert.deepEqual(firstCallAfter(new Uint8Array([first, 0xfe, 0x00, 0x7e]), CLIENT), {
+        fed: 2,
+        calls: [["error", 1002, "FRAME_CONTROL"]],
+      });
+    }
+  });
+
+  test("parser reports nothing for a valid header prefix and starts the frame once its masking key is in", () => {
+    const frame = hex("81 85 37 fa 21 3d 7f 9f 4d 51 58");
+    assert.deepEqual(firstCallAfter(frame, CLIENT), {
+      fed: 6,
+      calls: [["start", OP_TEXT, true, 0, 5]],
+    });
   });
 
   test("parser ignores every byte after an error", () => {
