@@ -30,9 +30,10 @@
  *   `resume()` continues.
  * - Bounded: every frame, discarded ones included, may carry at most `maxMessageSize` payload
  *   bytes. A sentinel frame fails with 1009 (`MESSAGE_TOO_BIG`) as soon as its byte count passes
- *   the limit, before the sink sees the excess; a length prefix fails as soon as its accumulated
- *   value passes the limit, before any payload (so the unbounded base-128 accumulator never
- *   leaves the safe-integer range).
+ *   the limit, before the sink sees the excess; a length prefix fails as soon as its groups so
+ *   far prove the length passes the limit (a group with the high bit set promises at least 128
+ *   times the value so far), before any payload and without waiting for its last group. So the
+ *   unbounded base-128 accumulator never leaves the safe-integer range and never wraps.
  *
  * Writing: {@linkcode writeHixieText} frames a UTF-8 payload as `00 <payload> FF`;
  * {@linkcode HIXIE_CLOSE} is the hixie-76 closing handshake. Nothing else is ever sent: the
@@ -63,7 +64,8 @@ import { type FrameSink, OP_CLOSE, OP_TEXT } from "./rfc6455.ts";
 export interface HixieParserOptions {
   /**
    * Largest payload of any one frame, in bytes, discarded frames included. A frame with more
-   * fails with 1009 (`MESSAGE_TOO_BIG`) as soon as the excess byte or length is seen.
+   * fails with 1009 (`MESSAGE_TOO_BIG`) as soon as the excess byte is seen, or as soon as the
+   * length groups read so far prove the length is above it.
    */
   maxMessageSize: number;
   /** True for hixie-76, where `FF 00` is the closing handshake; false for hixie-75. */
@@ -281,10 +283,13 @@ export class HixieParser {
         case S_LENGTH: {
           const b = chunk[pos];
           this.#pos = pos + 1;
-          // count <= maxMessageSize (a safe integer) here, so this stays exact until checked.
-          this.#count = this.#count * 128 + (b & 0x7f);
-          if (this.#count > this.#maxMessageSize) return this.#tooBig();
-          if ((b & 0x80) !== 0) break;
+          // count * 128 <= maxMessageSize (a safe integer) here, so this is exact until checked.
+          const count = this.#count * 128 + (b & 0x7f);
+          const more = (b & 0x80) !== 0;
+          this.#count = count;
+          // Another group to come makes the length at least 128 times what it is now.
+          if ((more ? count * 128 : count) > this.#maxMessageSize) return this.#tooBig();
+          if (more) break;
           if (this.#count > 0) {
             this.#remaining = this.#count;
             this.#state = S_SKIP_LENGTH;

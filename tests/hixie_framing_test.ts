@@ -197,11 +197,11 @@ describe("HixieParser", () => {
     assert.deepEqual(run(bytes(0x80, 0x87, 0x69), options).events, ["error 1009 MESSAGE_TOO_BIG"]);
   });
 
-  test("refuses a huge length prefix as soon as the accumulator passes the limit", () => {
+  test("refuses a huge length prefix as soon as its groups prove it passes the limit", () => {
     const sink = new Recorder();
     const parser = new HixieParser(sink, { maxMessageSize: 1 << 20, closeFrame: false });
-    // 2^21 needs 4 groups; the accumulator passes 2^20 at the 3rd group of 0xFF continuation bytes.
-    parser.push(bytes(0x80, 0xff, 0xff));
+    // 0xFF 0xFF with more to come is at least 16383 * 128 > 2^20: refused at the 2nd group.
+    parser.push(bytes(0x80, 0xff));
     assert.deepEqual(sink.events, []);
     parser.push(bytes(0xff));
     assert.deepEqual(sink.events, ["error 1009 MESSAGE_TOO_BIG"]);
@@ -210,6 +210,69 @@ describe("HixieParser", () => {
     parser.push(new Uint8Array(10000).fill(0xff));
     parser.push(bytes(0x00, "x", 0xff));
     assert.deepEqual(sink.events, ["error 1009 MESSAGE_TOO_BIG"]);
+  });
+
+  /** Feeds `input` a byte at a time; returns how many bytes were in when the first event came. */
+  function firstEventAfter(
+    input: Uint8Array,
+    options: HixieParserOptions,
+  ): { fed: number; events: string[] } {
+    const sink = new Recorder();
+    const parser = new HixieParser(sink, options);
+    let fed = 0;
+    while (sink.events.length === 0 && fed < input.length) parser.push(input.slice(fed, ++fed));
+    // Whole and split at every position: the same events.
+    assert.deepEqual(run(input, options).events, sink.events);
+    for (let at = 1; at < input.length; at++) {
+      assert.deepEqual(run(input, options, [at]).events, sink.events);
+    }
+    return { fed, events: sink.events };
+  }
+
+  test("refuses a length prefix at the first group that proves it above the limit, not at its last", () => {
+    const options = { maxMessageSize: 1000, closeFrame: true };
+    const TOO_BIG = ["error 1009 MESSAGE_TOO_BIG"];
+    // 0x88 with another group to come: at least 8 * 128 = 1024, refused at once.
+    assert.deepEqual(firstEventAfter(bytes(0x80, 0x88, 0x00), options), {
+      fed: 2,
+      events: TOO_BIG,
+    });
+    assert.deepEqual(firstEventAfter(bytes(0xff, 0x88, 0x00), options), {
+      fed: 2,
+      events: TOO_BIG,
+    });
+    // 0x87 0x80 ...: at least 896 * 128, refused at the 0x80 group.
+    assert.deepEqual(firstEventAfter(bytes(0x80, 0x87, 0x80, 0x00), options), {
+      fed: 3,
+      events: TOO_BIG,
+    });
+    // 0x87 alone may still end at 1000 (0x87 0x68): nothing yet.
+    const sink = new Recorder();
+    const parser = new HixieParser(sink, options);
+    parser.push(bytes(0x80, 0x87));
+    assert.deepEqual(sink.events, []);
+    assert.equal(parser.stopped, false);
+  });
+
+  test("accepts a length prefix of exactly MAX_SAFE_INTEGER and refuses 2^53 a group early, without wrapping", () => {
+    const options = { maxMessageSize: Number.MAX_SAFE_INTEGER, closeFrame: true };
+    // 2^53 - 1: 4 bits (0x8F), six groups of 7 (0xFF), a last group of 7 (0x7F).
+    const max = bytes(0x80, 0x8f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x61, 0x62);
+    const sink = new Recorder();
+    const parser = new HixieParser(sink, options);
+    parser.push(max);
+    assert.deepEqual(sink.events, []);
+    assert.equal(parser.stopped, false);
+    // 2^53: 0x90 then six 0x80 groups promise at least 2^53 before the last group arrives.
+    const over = bytes(0x80, 0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00);
+    assert.deepEqual(firstEventAfter(over, options), {
+      fed: 8,
+      events: ["error 1009 MESSAGE_TOO_BIG"],
+    });
+    // Endless continuation groups end in the same error, never in a small wrapped length.
+    const endless = new Uint8Array(10000).fill(0xff);
+    endless[0] = 0x80;
+    assert.deepEqual(run(endless, options).events, ["error 1009 MESSAGE_TOO_BIG"]);
   });
 
   test("refuses 1 MB without 0xFF at the limit, holding no bytes and reporting nothing else", () => {
