@@ -183,6 +183,14 @@ export function offeredProtocols(headers: HttpHeaders): string[] | null {
 }
 
 /**
+ * `Sec-WebSocket-Version` as RFC 6455 §11.3.5 defines it: `DIGIT / (NZDIGIT DIGIT) /
+ * ("1" DIGIT DIGIT) / ("2" DIGIT DIGIT)`, a number without leading zeros. `013`, `+13` or `13.0`
+ * are not 13: they are versions nobody speaks, answered 426 like any other. (The HTTP parser has
+ * already trimmed the value of surrounding SP and HTAB, which is HTTP's optional whitespace.)
+ */
+const VERSION_SYNTAX = /^(?:[0-9]|[1-9][0-9]|[12][0-9][0-9])$/;
+
+/**
  * Validate a hybi (RFC 6455, hybi-07/08) upgrade request.
  *
  * @param head The parsed request head.
@@ -204,7 +212,7 @@ export function validateUpgradeRequest(
   }
   const versionList = versions.join(", ");
   const versionValues = h.getAll("sec-websocket-version");
-  const version = versionValues.length === 1 && /^[0-9]{1,3}$/.test(versionValues[0])
+  const version = versionValues.length === 1 && VERSION_SYNTAX.test(versionValues[0])
     ? Number(versionValues[0])
     : -1;
   if (!versions.includes(version)) {

@@ -225,6 +225,21 @@ describe("server handshake", () => {
       status: 426,
     },
     {
+      name: "version 013 (a leading zero, not 13) with 426",
+      request: { headers: { "Sec-WebSocket-Version": "013" } },
+      status: 426,
+    },
+    {
+      name: "version 08 (a leading zero, not 8) with 426",
+      request: { headers: { "Sec-WebSocket-Version": "08" } },
+      status: 426,
+    },
+    {
+      name: "version 007 (leading zeros, not 7) with 426",
+      request: { headers: { "Sec-WebSocket-Version": "007" } },
+      status: 426,
+    },
+    {
       name: "a missing version with 426",
       request: { headers: { "Sec-WebSocket-Version": null } },
       status: 426,
