@@ -13,6 +13,12 @@
  *    collection; (after - before) / N, with and without context takeover. Needs Deno and Node
  *    from node_modules/.bin; skipped with `--no-memory`.
  *
+ * 4. Hostile input: the CPU one compressed message costs a server that echoes it (receive,
+ *    inflate, send back compressed), for 64 KiB of zlib-compressed zeros (64 MiB inflated, a
+ *    bomb) under the default limits and with `maxInflateRatio: Infinity` (no ratio bound, only
+ *    the 64 MiB maxMessageSize), against valid JSON; per message, per compressed input byte and
+ *    per inflated output byte. Skipped with `--no-hostile`.
+ *
  * Run as a script on any runtime (`deno run -A bench/deflate_bench.ts`, `node
  * bench/deflate_bench.ts`, `bun bench/deflate_bench.ts`; `--quick` for fewer repetitions). Under
  * `deno bench` it registers the JSON 1 MiB level 6 comparisons only.
@@ -29,7 +35,9 @@ import {
   permessageDeflate,
   type PermessageDeflateOptions,
 } from "../extensions/permessage_deflate.ts";
-import { jsonText, mixed, noise, prose } from "../tests/_deflate.ts";
+import { ServerConnection } from "../core/server.ts";
+import { jsonText, mixed, noise, prose, zlibZeros } from "../tests/_deflate.ts";
+import { maskedFrame, requestBytes } from "../tests/_helpers.ts";
 import { bin, type RunningServer, startServer } from "../tests/_servers.ts";
 
 const MiB = 1 << 20;
@@ -147,6 +155,64 @@ function smallMessages(runs: number): void {
         const inf = new Inflater(15, takeover);
         for (const p of c) inf.inflateMessage(p, 1 << 30);
       },
+    );
+  }
+}
+
+/** An open server connection with permessage-deflate negotiated with `options`. */
+function deflateServer(options: PermessageDeflateOptions): ServerConnection {
+  const server = new ServerConnection({ extensions: [permessageDeflate(options)] });
+  server.receive(
+    requestBytes({ headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } }),
+  );
+  while (server.nextEvent() !== null);
+  server.accept();
+  server.takeOutput();
+  while (server.nextEvent() !== null);
+  return server;
+}
+
+function hostile(runs: number): void {
+  console.log("\n4. One compressed message echoed by a server (receive, inflate, send back)\n");
+  console.log(
+    "message                                  wire bytes  inflated   result                 ms/msg  us/in B  ns/out B",
+  );
+  const json = jsonText(4 * MiB);
+  const rows: Array<[string, Uint8Array, PermessageDeflateOptions]> = [
+    ["zeros bomb, default limits", zlibZeros(64), {}],
+    ["zeros bomb, maxInflateRatio: Infinity", zlibZeros(64), { maxInflateRatio: Infinity }],
+    ["JSON 256 KiB, valid", new Deflater().deflateMessage(json.subarray(0, 256 << 10)), {}],
+    ["JSON 4 MiB, valid", new Deflater().deflateMessage(json), {}],
+  ];
+  for (const [label, payload, options] of rows) {
+    const frame = maskedFrame(2, payload, { rsv: 0x40 });
+    let result = "";
+    let inflated = 0;
+    // A fresh connection each time (a refused message closes it; an echoed one would fill the
+    // compression history); its handshake costs microseconds.
+    const ms = best(() => {
+      const server = deflateServer(options);
+      server.receive(frame.slice()); // the parser unmasks in place
+      for (let ev = server.nextEvent(); ev !== null; ev = server.nextEvent()) {
+        if (ev.type === "message") {
+          result = "echoed";
+          inflated = (ev.data as Uint8Array).length;
+          server.send(ev.data);
+        } else if (ev.type === "error") {
+          result = `${ev.error.closeCode} ${ev.error.code}`;
+          // What the limit let the inflater produce before it stopped.
+          const ratio = options.maxInflateRatio ?? 256;
+          inflated = Math.min(64 * MiB, Math.max(MiB, ratio * payload.length));
+        }
+      }
+      server.takeOutput();
+    }, runs);
+    console.log(
+      `${label.padEnd(40)} ${pad(payload.length, 10)} ${pad(inflated, 9)}   ${result.padEnd(20)} ${
+        pad(ms.toFixed(1), 8)
+      } ${pad((ms * 1000 / payload.length).toFixed(3), 8)} ${
+        pad((ms * 1e6 / inflated).toFixed(2), 9)
+      }`,
     );
   }
 }
@@ -291,6 +357,7 @@ if (import.meta.main) {
   console.log(`permessage-deflate benchmark on ${runtime}; node:zlib is this runtime's zlib`);
   throughput(quick ? 3 : 9);
   smallMessages(quick ? 1 : 3);
+  if (!args.includes("--no-hostile")) hostile(quick ? 3 : 7);
   if (!args.includes("--no-memory")) await memory(quick ? 100 : 400);
 } else if (typeof Deno !== "undefined" && typeof Deno.bench === "function") {
   const data = jsonText(MiB);

@@ -21,6 +21,15 @@
  *   websockets send). A message that inflates to more than the connection's `maxMessageSize`
  *   fails with 1009 as soon as the limit is crossed, having allocated at most that many bytes:
  *   a decompression bomb costs its limit, not its expansion.
+ * - The work a received message can cost is also bounded by its compressed size: once it
+ *   inflates past `inflateRatioFloor` (1 MiB), it may not exceed `maxInflateRatio` (256) times
+ *   its compressed size. Inflation stops at max(floor, ratio * compressed size) bytes and the
+ *   connection fails with 1009 (`MESSAGE_TOO_BIG`). Real data stays far below the ratio (zlib
+ *   at level 9: JSON 4-25, log lines 28, sparse binary 64); only megabytes of one byte or one
+ *   short pattern repeated come near DEFLATE's maximum of 1,032, which is what bombs are made
+ *   of (a JSON array of one record repeated: 158 at level 6, 342 at level 9; a blank image
+ *   206 at level 6). Without the bound a 64 KiB message could cost 64 MiB of inflating (and of
+ *   compressing again, for an echo); with it, 16 MiB.
  *
  * Memory per connection, allocated on the first compressed message in each direction and kept
  * only while context takeover is on (`*_no_context_takeover` frees it after every message):
@@ -99,6 +108,23 @@ export interface PermessageDeflateOptions {
   /** Messages shorter than this many bytes are sent uncompressed. Default 128. */
   threshold?: number;
   /**
+   * The largest ratio of inflated to compressed size a received message may reach once it
+   * inflates past `inflateRatioFloor` bytes. Inflation stops as soon as a message's output
+   * passes max(`inflateRatioFloor`, `maxInflateRatio` * compressed size), and the connection
+   * fails with 1009 (`MESSAGE_TOO_BIG`), so hostile input costs at most this many bytes of work
+   * per byte received. At least 1; `Infinity` turns the check off (`maxMessageSize` still
+   * applies). Default 256: real data compresses 4-64 times (JSON, text, logs, sparse binary);
+   * megabytes of a single byte or short pattern repeated, which is what decompression bombs
+   * use, up to 1,032 times. Raise it if the peer sends such messages on purpose (a JSON array of
+   * one record repeated verbatim over megabytes: 158 times by zlib at level 6, 300 by omniws).
+   */
+  maxInflateRatio?: number;
+  /**
+   * Received messages that inflate to at most this many bytes are never refused for their
+   * ratio (small highly compressible messages are common and cheap). Default 1 MiB (1048576).
+   */
+  inflateRatioFloor?: number;
+  /**
    * Client: after the offer carrying `serverNoContextTakeover` / `serverMaxWindowBits`, also
    * offer plain permessage-deflate, for servers that cannot honour those. Default false.
    */
@@ -113,6 +139,13 @@ interface Params {
   serverMaxWindowBits: number;
   /** 0 when absent, -1 when present without a value (offers only). */
   clientMaxWindowBits: number;
+}
+
+/** The receiving and sending limits every connection of one factory shares. */
+interface Config {
+  threshold: number;
+  maxInflateRatio: number;
+  inflateRatioFloor: number;
 }
 
 const NAME = "permessage-deflate";
@@ -187,11 +220,15 @@ class PerMessageDeflate implements Extension {
   readonly #deflater: Deflater;
   readonly #inflater: Inflater;
   readonly #threshold: number;
+  readonly #ratio: number;
+  readonly #floor: number;
 
-  constructor(deflater: Deflater, inflater: Inflater, threshold: number) {
+  constructor(deflater: Deflater, inflater: Inflater, config: Config) {
     this.#deflater = deflater;
     this.#inflater = inflater;
-    this.#threshold = threshold;
+    this.#threshold = config.threshold;
+    this.#ratio = config.maxInflateRatio;
+    this.#floor = config.inflateRatioFloor;
   }
 
   encode(payload: Uint8Array, _binary: boolean): { payload: Uint8Array; rsv: number } {
@@ -204,19 +241,33 @@ class PerMessageDeflate implements Extension {
   }
 
   decode(payload: Uint8Array, _rsv: number, maxSize: number): Uint8Array | ProtocolError {
-    const result = this.#inflater.inflateMessage(payload, maxSize);
+    // The ratio bound, as an output limit: inflation stops as soon as it is crossed.
+    const ratioLimit = this.#ratio === Infinity
+      ? Infinity
+      : Math.max(this.#floor, Math.floor(this.#ratio * payload.length));
+    const limit = ratioLimit < maxSize ? ratioLimit : maxSize;
+    const result = this.#inflater.inflateMessage(payload, limit);
     if (!(result instanceof InflateError)) return result;
-    return result.tooBig
+    if (!result.tooBig) {
+      return new ProtocolError(
+        "EXTENSION_FAILED",
+        `Compressed message is invalid: ${result.message}`,
+        1007,
+        0,
+      );
+    }
+    return limit < maxSize
       ? new ProtocolError(
         "MESSAGE_TOO_BIG",
-        `Inflated message exceeds the limit of ${maxSize} bytes`,
+        `Compressed message of ${payload.length} bytes inflates to more than ${limit} bytes ` +
+          `(over ${this.#ratio} times its size, the maxInflateRatio limit)`,
         1009,
         0,
       )
       : new ProtocolError(
-        "EXTENSION_FAILED",
-        `Compressed message is invalid: ${result.message}`,
-        1007,
+        "MESSAGE_TOO_BIG",
+        `Inflated message exceeds the limit of ${maxSize} bytes`,
+        1009,
         0,
       );
   }
@@ -261,6 +312,19 @@ export function permessageDeflate(options: PermessageDeflateOptions = {}): Exten
   if (!Number.isSafeInteger(threshold) || threshold < 0) {
     throw new RangeError(`Option threshold must be a non-negative integer, got ${threshold}`);
   }
+  const maxInflateRatio = options.maxInflateRatio ?? 256;
+  if (typeof maxInflateRatio !== "number" || !(maxInflateRatio >= 1)) {
+    throw new RangeError(
+      `Option maxInflateRatio must be a number of at least 1 (Infinity: no limit), got ${maxInflateRatio}`,
+    );
+  }
+  const inflateRatioFloor = options.inflateRatioFloor ?? 1 << 20;
+  if (!Number.isSafeInteger(inflateRatioFloor) || inflateRatioFloor < 0) {
+    throw new RangeError(
+      `Option inflateRatioFloor must be a non-negative integer, got ${inflateRatioFloor}`,
+    );
+  }
+  const config: Config = { threshold, maxInflateRatio, inflateRatioFloor };
   const serverNoContext = options.serverNoContextTakeover ?? false;
   const clientNoContext = options.clientNoContextTakeover ?? false;
 
@@ -316,7 +380,7 @@ export function permessageDeflate(options: PermessageDeflateOptions = {}): Exten
             takeover: !response.serverNoContextTakeover,
           }),
           new Inflater(inflateBits, !response.clientNoContextTakeover),
-          threshold,
+          config,
         );
         return { response: format(response), extension };
       }
@@ -351,7 +415,7 @@ export function permessageDeflate(options: PermessageDeflateOptions = {}): Exten
           p.serverMaxWindowBits === 0 ? 15 : p.serverMaxWindowBits,
           !p.serverNoContextTakeover,
         ),
-        threshold,
+        config,
       );
     },
   };

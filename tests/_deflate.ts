@@ -5,6 +5,7 @@
  * @module
  */
 
+import zlib from "node:zlib";
 import type { Extension, ExtensionFactory } from "../core/extension.ts";
 import { mulberry32, seededBytes } from "./_helpers.ts";
 
@@ -156,6 +157,23 @@ export function bomb(matches: number): Uint8Array {
   const out = new Uint8Array(head.length + body + end.length);
   out.set(head, 0);
   out.set(end, head.length + body);
+  return out;
+}
+
+/**
+ * A permessage-deflate payload (tail removed) of `mib` MiB of zeros, compressed by node:zlib at
+ * level 6 as a peer would (about 1 KiB per MiB, a ratio of 1,028): one sync-flushed MiB repeated,
+ * so a 1 GiB bomb is built without allocating 1 GiB.
+ */
+export function zlibZeros(mib: number): Uint8Array {
+  const chunk = zlib.deflateRawSync(new Uint8Array(1 << 20), {
+    level: 6,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  const out = new Uint8Array(chunk.length * mib - 4);
+  for (let i = 0; i < mib; i++) {
+    out.set(chunk.subarray(0, i < mib - 1 ? chunk.length : -4), i * chunk.length);
+  }
   return out;
 }
 

@@ -38,7 +38,7 @@ import {
   types,
 } from "./_helpers.ts";
 import { Deflater } from "../extensions/_deflate.ts";
-import { bomb, jsonText, mixed, noise, prose } from "./_deflate.ts";
+import { bomb, jsonText, mixed, noise, prose, zlibZeros } from "./_deflate.ts";
 
 const RSV1 = 0x40;
 
@@ -397,6 +397,11 @@ describe("permessage-deflate negotiation: the client's offer and its check of th
     assert.throws(() => permessageDeflate({ clientMaxWindowBits: 16 }), RangeError);
     assert.throws(() => permessageDeflate({ level: 10 }), RangeError);
     assert.throws(() => permessageDeflate({ threshold: -1 }), RangeError);
+    for (const maxInflateRatio of [0, 0.5, -1, NaN]) {
+      assert.throws(() => permessageDeflate({ maxInflateRatio }), RangeError);
+    }
+    assert.throws(() => permessageDeflate({ inflateRatioFloor: -1 }), RangeError);
+    assert.throws(() => permessageDeflate({ inflateRatioFloor: 1.5 }), RangeError);
   });
 });
 
@@ -656,6 +661,122 @@ describe("permessage-deflate: failures", () => {
     const grown = rss() - before;
     // Refused at the default 64 MiB limit, then at 8 MiB: the decoder never holds more than that.
     assert.ok(grown < 320 * 1024 * 1024, `rss grew by ${(grown / 1048576).toFixed(0)} MiB`);
+  });
+
+  test("64 KiB of compressed zeros (64 MiB inflated, the attack's shape) fails with 1009 at 256 times its size", () => {
+    const payload = zlibZeros(64);
+    assert.ok(payload.length < 70_000);
+    const started = Date.now();
+    const { events, close } = serverFails([maskedFrame(OP_BINARY, payload, { rsv: RSV1 })]);
+    assert.deepEqual(types(events), ["error", "close"]);
+    const error = events[0].type === "error" ? events[0].error : null;
+    assert.equal(error?.code, "MESSAGE_TOO_BIG");
+    assert.equal(error?.closeCode, 1009);
+    assert.match(
+      error?.message ?? "",
+      new RegExp(
+        `^Compressed message of ${payload.length} bytes inflates to more than ${
+          256 * payload.length
+        } bytes \\(over 256 times its size, the maxInflateRatio limit\\)$`,
+      ),
+    );
+    assert.equal(close?.code, 1009);
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  test("a 1 MiB zlib bomb (1 GiB inflated) under a 1 GiB maxMessageSize stops at the ratio limit, memory flat", () => {
+    const payload = zlibZeros(1024);
+    const rss = () => process.memoryUsage().rss;
+    const before = rss();
+    const started = Date.now();
+    const server = new ServerConnection({
+      extensions: [permessageDeflate({ maxInflateRatio: 16 })],
+      maxMessageSize: 1 << 30,
+    });
+    server.receive(requestBytes({ headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } }));
+    drain(server);
+    server.accept();
+    output(server);
+    drain(server);
+    server.receive(maskedFrame(OP_BINARY, payload, { rsv: RSV1 }));
+    const events = drain(server);
+    assert.deepEqual(types(events), ["error", "close"]);
+    assert.match(events[0].type === "error" ? events[0].error.message : "", /maxInflateRatio/);
+    assert.equal(readClose(parseFrames(output(server)).at(-1)!.payload).code, 1009);
+    assert.ok(Date.now() - started < 5000);
+    // 16 times 1 MiB at most, not 1 GiB.
+    const grown = rss() - before;
+    assert.ok(grown < 200 * 1024 * 1024, `rss grew by ${(grown / 1048576).toFixed(0)} MiB`);
+  });
+
+  test("the ratio applies past the 1 MiB floor only: 1 MiB of zeros passes, 1 MiB and one byte fails", () => {
+    for (const [size, ok] of [[1 << 20, true], [(1 << 20) + 1, false]] as const) {
+      const wire = new Deflater().deflateMessage(new Uint8Array(size));
+      assert.ok(wire.length * 256 < 1 << 20);
+      const { events, close } = serverFails([maskedFrame(OP_BINARY, wire, { rsv: RSV1 })]);
+      if (ok) {
+        assert.deepEqual(types(events), ["message"]);
+        assert.equal(events[0].type === "message" && (events[0].data as Uint8Array).length, size);
+      } else {
+        assert.equal(events[0].type === "error" && events[0].error.code, "MESSAGE_TOO_BIG");
+        assert.equal(close?.code, 1009);
+      }
+    }
+  });
+
+  test("compressible real data passes the default ratio: JSON, log lines, records differing by a counter", () => {
+    let records = "[";
+    for (let i = 0; records.length < 4 << 20; i++) {
+      records += `{"id":${i},"type":"tick","status":"ok","value":0,"tags":[]},`;
+    }
+    let logs = "";
+    for (let i = 0; logs.length < 4 << 20; i++) {
+      logs += `2026-01-01T00:00:${String(i % 60).padStart(2, "0")}Z INFO handled status=200 ms=${
+        i % 17
+      }\n`;
+    }
+    for (const text of [decoder.decode(jsonText(4 << 20)), logs, records]) {
+      for (const level of [6, 9]) {
+        const wire = new Deflater({ level }).deflateMessage(encoder.encode(text));
+        const server = openServer("permessage-deflate");
+        server.receive(maskedFrame(OP_TEXT, wire, { rsv: RSV1 }));
+        const events = drain(server);
+        assert.deepEqual(types(events), ["message"], `ratio ${text.length / wire.length}`);
+        assert.equal(events[0].type === "message" && events[0].data, text);
+      }
+    }
+  });
+
+  test("maxInflateRatio can be raised or turned off, and inflateRatioFloor raised", () => {
+    const payload = zlibZeros(8); // 8 MiB of zeros in about 8 KiB
+    const frame = maskedFrame(OP_BINARY, payload, { rsv: RSV1 });
+    const result = (options: PermessageDeflateOptions) => {
+      const server = openServer("permessage-deflate", options);
+      server.receive(frame.slice());
+      const events = drain(server);
+      return events[0].type === "message"
+        ? (events[0].data as Uint8Array).length
+        : events[0].type === "error" && events[0].error.code;
+    };
+    assert.equal(result({}), "MESSAGE_TOO_BIG");
+    assert.equal(result({ maxInflateRatio: 512 }), "MESSAGE_TOO_BIG");
+    assert.equal(result({ maxInflateRatio: 1100 }), 8 << 20);
+    assert.equal(result({ maxInflateRatio: Infinity }), 8 << 20);
+    assert.equal(result({ inflateRatioFloor: 8 << 20 }), 8 << 20);
+    assert.equal(result({ inflateRatioFloor: (8 << 20) - 1 }), "MESSAGE_TOO_BIG");
+    // Megabytes of one record repeated verbatim compress like a bomb (about 300 times here).
+    let same = "[";
+    while (same.length < 4 << 20) same += '{"type":"tick","status":"ok","value":0},';
+    const wire = maskedFrame(OP_TEXT, new Deflater().deflateMessage(encoder.encode(same)), {
+      rsv: RSV1,
+    });
+    for (
+      const [options, expected] of [[{}, "error"], [{ maxInflateRatio: 1100 }, "message"]] as const
+    ) {
+      const server = openServer("permessage-deflate", options);
+      server.receive(wire.slice());
+      assert.equal(drain(server)[0].type, expected);
+    }
   });
 
   test("random and mutated compressed frames give events and a close, never an exception", () => {
