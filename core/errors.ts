@@ -62,6 +62,7 @@ export type ProtocolErrorCode =
   | "HANDSHAKE_BAD_EXTENSION"
   | "HANDSHAKE_BAD_PROTOCOL"
   | "HANDSHAKE_EARLY_DATA"
+  | "HANDSHAKE_ORIGIN"
   // framing
   | "FRAME_RSV"
   | "FRAME_OPCODE"

@@ -9,7 +9,8 @@
  * The application sees a `request` event carrying the parsed {@linkcode UpgradeRequest} before
  * anything is sent, and answers with {@linkcode ServerConnection.accept} or
  * {@linkcode ServerConnection.reject}, at once or later (after an asynchronous check). Bytes that
- * arrive meanwhile are kept, up to a bound, and parsed as frames once accepted.
+ * arrive meanwhile are kept, up to a bound, and parsed as frames once accepted. A request from an
+ * origin the `origins` option does not allow never reaches the application: it is answered 403.
  *
  * @module
  */
@@ -17,7 +18,7 @@
 import { Connection, type ConnectionOptions, joinParts } from "./connection.ts";
 import { ProtocolError, UsageError } from "./errors.ts";
 import type { Extension, ExtensionFactory } from "./extension.ts";
-import { HttpRequestParser } from "../handshake/http.ts";
+import { equalsIgnoringAsciiCase, HttpRequestParser } from "../handshake/http.ts";
 import { buildHttpResponse, headerEntries, type HeaderInit, REASONS } from "../handshake/_head.ts";
 import {
   buildAcceptResponse,
@@ -57,6 +58,71 @@ export interface ServerOptions extends ConnectionOptions {
    * a page and its WebSocket endpoint.
    */
   plainHttp?: boolean;
+  /**
+   * Which origins may open a WebSocket. Checked for every protocol revision (the `Origin` header;
+   * hybi-07 and hybi-08 send `Sec-WebSocket-Origin`) once the request is otherwise valid, before
+   * the `request` event, so before the application or an adapter's upgrade hook sees it. A
+   * refused request is answered 403 and reported as a {@linkcode ProtocolError} with code
+   * `HANDSHAKE_ORIGIN`. Plain HTTP requests (`plainHttp`) are not checked. Default: no check.
+   *
+   * - An array of serialised origins, `scheme://host[:port]` as browsers send them (no path, no
+   *   trailing slash, no default port), compared ASCII case-insensitively. Browsers send `null`
+   *   for opaque origins (sandboxed frames, `file:` pages): list `"null"` to admit them. A request
+   *   with no origin is refused, and an empty list refuses every request.
+   * - A function of the origin (null when the request declares none) and the request, returning
+   *   true to allow and false to refuse. It must decide synchronously: when it throws, or returns
+   *   anything but a boolean (a promise, say), the request is answered 500 and the error event
+   *   says why.
+   *
+   * Only browsers are bound to send their page's origin; this stops other sites' pages from
+   * opening sockets with your users' cookies (cross-site WebSocket hijacking), it does not
+   * authenticate clients.
+   *
+   * @throws {TypeError} From the constructor, when the value is neither an array of serialised
+   *   origins (strings) nor a function.
+   *
+   * @example Admitting the application's own pages only
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ServerConnection } from "@omniws/omniws";
+   *
+   * const request = (origin: string) =>
+   *   new TextEncoder().encode(
+   *     "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n" +
+   *       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+   *       `Sec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`,
+   *   );
+   * const options = { origins: ["https://example.com", "http://localhost:8080"] };
+   *
+   * const good = new ServerConnection(options);
+   * good.receive(request("https://EXAMPLE.com"));
+   * assert.equal(good.nextEvent()?.type, "request");
+   *
+   * const evil = new ServerConnection(options);
+   * evil.receive(request("https://evil.example"));
+   * const ev = evil.nextEvent();
+   * assert.ok(ev?.type === "error" && ev.error.code === "HANDSHAKE_ORIGIN");
+   * assert.equal(ev.error.status, 403);
+   * ```
+   *
+   * @example A predicate: example.com and its subdomains, over https
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ServerConnection } from "@omniws/omniws";
+   *
+   * const ours = /^https:\/\/([a-z0-9-]+\.)*example\.com$/i;
+   * const server = new ServerConnection({
+   *   origins: (origin) => origin !== null && ours.test(origin),
+   * });
+   * server.receive(new TextEncoder().encode(
+   *   "GET / HTTP/1.1\r\nHost: ws.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+   *     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+   *     "Origin: https://app.example.com\r\n\r\n",
+   * ));
+   * assert.equal(server.nextEvent()?.type, "request");
+   * ```
+   */
+  origins?: readonly string[] | ((origin: string | null, request: UpgradeRequest) => boolean);
 }
 
 /** How to accept an upgrade request. */
@@ -111,12 +177,15 @@ export class ServerConnection extends Connection {
   #protocol = "";
   readonly #plainHttp: boolean;
   #httpRequest: HttpRequestHead | null = null;
+  readonly #origins: NonNullable<ServerOptions["origins"]> | null;
 
   /**
    * A server connection waiting for the client's opening request.
-   * @param options Limits, behaviour, extensions and the versions to accept.
+   * @param options Limits, behaviour, extensions, the versions and the origins to accept.
+   * @throws {TypeError} If `origins` is neither an array of serialised origins nor a function.
    */
   constructor(options: ServerOptions = {}) {
+    checkOrigins(options.origins);
     super("server", options);
     const limits: { maxHeadSize?: number; maxHeaders?: number } = {};
     if (options.maxHeadSize !== undefined) limits.maxHeadSize = options.maxHeadSize;
@@ -126,6 +195,7 @@ export class ServerConnection extends Connection {
     this.#versions = options.versions ?? ALL_VERSIONS;
     this.#secure = options.secure ?? false;
     this.#plainHttp = options.plainHttp ?? false;
+    this.#origins = options.origins ?? null;
   }
 
   /** The upgrade request once parsed, else null. */
@@ -278,6 +348,15 @@ export class ServerConnection extends Connection {
       this.#failWith(r.status, r.code, r.message, r.headers);
       return;
     }
+    if (this.#origins !== null) {
+      const refused = refuseOrigin(this.#origins, checked.value);
+      if (refused !== null) {
+        // A 500 is the application's fault: its details are for the error event, not the peer.
+        const body = refused.status === 403 ? refused.message : REASONS[500];
+        this.failHandshake(refused, buildHttpResponse(refused.status, [], body));
+        return;
+      }
+    }
     this.#request = checked.value;
     if (result.rest.length > 0) {
       this.#pending.push(result.rest);
@@ -343,6 +422,86 @@ export class ServerConnection extends Connection {
     }
     return this.#request;
   }
+}
+
+/** `scheme://host[:port]`: an RFC 3986 scheme, a bracketed IP literal or reg-name, a port. */
+const SERIALIZED_ORIGIN = new RegExp(
+  "^[A-Za-z][A-Za-z0-9+.-]*://" + // scheme
+    "(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)" + // IP literal or reg-name
+    "(?::[0-9]{1,5})?$", // port
+);
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, ws: 80, https: 443, wss: 443 };
+
+/** What a value is, for a TypeError's message. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object" && typeof (value as { then?: unknown }).then === "function") {
+    return "a promise";
+  }
+  return typeof value === "string" ? JSON.stringify(value) : `a ${typeof value}`;
+}
+
+/** Throws a TypeError unless `origins` is undefined, a function or a list of serialised origins. */
+function checkOrigins(origins: unknown): void {
+  if (origins === undefined || typeof origins === "function") return;
+  if (!Array.isArray(origins)) {
+    throw new TypeError(
+      `Invalid origins: expected an array of origins or a function, got ${describe(origins)}`,
+    );
+  }
+  for (const origin of origins as unknown[]) {
+    if (typeof origin !== "string") {
+      throw new TypeError(`Invalid origins: expected strings, got ${describe(origin)}`);
+    }
+    if (equalsIgnoringAsciiCase(origin, "null")) continue;
+    if (!SERIALIZED_ORIGIN.test(origin)) {
+      throw new TypeError(
+        `Invalid origin ${JSON.stringify(origin)}: expected scheme://host[:port] as browsers ` +
+          `send it (no path or trailing slash), or "null"`,
+      );
+    }
+    const port = /:([0-9]+)$/.exec(origin);
+    const scheme = origin.slice(0, origin.indexOf(":")).toLowerCase();
+    if (port !== null && Number(port[1]) === DEFAULT_PORTS[scheme]) {
+      throw new TypeError(
+        `Invalid origin ${JSON.stringify(origin)}: browsers leave the default port out`,
+      );
+    }
+  }
+}
+
+/** The error to refuse `request` with under the `origins` policy, or null if it is allowed. */
+function refuseOrigin(
+  origins: NonNullable<ServerOptions["origins"]>,
+  request: UpgradeRequest,
+): ProtocolError | null {
+  const origin = request.origin;
+  if (typeof origins === "function") {
+    let allowed: unknown;
+    try {
+      allowed = origins(origin, request);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      const refused = new ProtocolError("HANDSHAKE_ORIGIN", `Origin check threw: ${why}`, 0, 500);
+      refused.cause = error;
+      return refused;
+    }
+    if (allowed === true) return null;
+    if (allowed !== false) {
+      const message = `Origin check returned ${describe(allowed)}, not a boolean: it must decide ` +
+        "synchronously";
+      return new ProtocolError("HANDSHAKE_ORIGIN", message, 0, 500);
+    }
+  } else if (origin !== null) {
+    for (const o of origins) {
+      if (typeof o === "string" && equalsIgnoringAsciiCase(o, origin)) return null;
+    }
+  }
+  const message = origin === null
+    ? "Request declares no origin, and only allowed origins may connect"
+    : `Origin ${JSON.stringify(origin)} is not allowed`;
+  return new ProtocolError("HANDSHAKE_ORIGIN", message, 0, 403);
 }
 
 /** Whether a request asks for a WebSocket upgrade of any revision. */

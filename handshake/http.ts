@@ -225,7 +225,9 @@ export class HttpHeaders {
     const f = this.#fields;
     let out: string | null = null;
     for (let i = 0; i < f.length; i += 2) {
-      if (sameName(f[i], name)) out = out === null ? f[i + 1] : `${out}, ${f[i + 1]}`;
+      if (equalsIgnoringAsciiCase(f[i], name)) {
+        out = out === null ? f[i + 1] : `${out}, ${f[i + 1]}`;
+      }
     }
     return out;
   }
@@ -249,7 +251,9 @@ export class HttpHeaders {
   getAll(name: string): string[] {
     const f = this.#fields;
     const out: string[] = [];
-    for (let i = 0; i < f.length; i += 2) if (sameName(f[i], name)) out.push(f[i + 1]);
+    for (let i = 0; i < f.length; i += 2) {
+      if (equalsIgnoringAsciiCase(f[i], name)) out.push(f[i + 1]);
+    }
     return out;
   }
 
@@ -271,7 +275,7 @@ export class HttpHeaders {
    */
   has(name: string): boolean {
     const f = this.#fields;
-    for (let i = 0; i < f.length; i += 2) if (sameName(f[i], name)) return true;
+    for (let i = 0; i < f.length; i += 2) if (equalsIgnoringAsciiCase(f[i], name)) return true;
     return false;
   }
 
@@ -317,10 +321,23 @@ export class HttpHeaders {
 }
 
 /**
- * Whether two header names are equal ignoring ASCII case, without lower-cased copies. A field
- * name is a token (ASCII), so folding 0x20 on letters is exact; the other side may be anything.
+ * Whether two strings are equal ignoring ASCII case (A-Z = a-z; no other character is folded),
+ * without lower-cased copies. Header names and serialised origins are compared this way.
+ *
+ * @param a A string.
+ * @param b Another string.
+ * @returns True when they differ at most in the case of ASCII letters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { equalsIgnoringAsciiCase } from "./http.ts";
+ *
+ * assert.equal(equalsIgnoringAsciiCase("Sec-WebSocket-Key", "sec-websocket-key"), true);
+ * assert.equal(equalsIgnoringAsciiCase("\u00c0", "\u00e0"), false);
+ * ```
  */
-function sameName(a: string, b: string): boolean {
+export function equalsIgnoringAsciiCase(a: string, b: string): boolean {
   const n = a.length;
   if (n !== b.length) return false;
   for (let i = 0; i < n; i++) {

@@ -2,9 +2,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ServerConnection, type ServerOptions } from "../core/server.ts";
 import { ClientConnection } from "../core/client.ts";
-import { UsageError } from "../core/errors.ts";
+import { ProtocolError, UsageError } from "../core/errors.ts";
 import type { ConnectionEvent } from "../core/connection.ts";
-import { acceptKey } from "../handshake/rfc6455.ts";
+import { acceptKey, type UpgradeRequest } from "../handshake/rfc6455.ts";
 import { decodeBase64, encodeBase64 } from "../handshake/_base64.ts";
 import { OP_TEXT } from "../framing/rfc6455.ts";
 import {
@@ -267,6 +267,42 @@ describe("server handshake", () => {
       status: 431,
     },
     { name: "a malformed request line with 400", request: "GET\r\n\r\n", status: 400 },
+    {
+      name: "an origin missing from the origins list with 403",
+      request: { headers: { Origin: "https://evil.example" } },
+      status: 403,
+      options: { origins: ["https://example.com"] },
+    },
+    {
+      name: "an origin that only starts like a listed one with 403",
+      request: { headers: { Origin: "https://example.com.evil.example" } },
+      status: 403,
+      options: { origins: ["https://example.com"] },
+    },
+    {
+      name: "a request without Origin when an origins list is given with 403",
+      request: {},
+      status: 403,
+      options: { origins: ["https://example.com"] },
+    },
+    {
+      name: "an origin the origins predicate refuses with 403",
+      request: { headers: { Origin: "https://evil.example" } },
+      status: 403,
+      options: { origins: (origin) => origin === "https://example.com" },
+    },
+    {
+      name: "any request when the origins list is empty with 403",
+      request: { headers: { Origin: "https://example.com" } },
+      status: 403,
+      options: { origins: [] },
+    },
+    {
+      name: "a request when the origins predicate throws with 500",
+      request: { headers: { Origin: "null" } },
+      status: 500,
+      options: { origins: (origin) => new URL(origin!).hostname === "example.com" },
+    },
   ];
 
   for (const r of rejections) {
@@ -462,6 +498,171 @@ describe("server handshake", () => {
     server.receiveEnd();
     assert.deepEqual(drain(server), [{ type: "close", code: 1006, reason: "", wasClean: false }]);
     assert.equal(server.shouldCloseTransport, true);
+  });
+});
+
+describe("origins option", () => {
+  /** A request from `origin` (no Origin header when null), fed whole. */
+  function fromOrigin(
+    options: ServerOptions,
+    origin: string | null,
+    headers: Record<string, string | null> = {},
+  ): ServerConnection {
+    const server = new ServerConnection(options);
+    server.receive(requestBytes({ headers: { Origin: origin, ...headers } }));
+    return server;
+  }
+
+  /** The error event of a refused request, after checking that it came before any request. */
+  function refusal(server: ServerConnection): ProtocolError {
+    const events = drain(server);
+    assert.deepEqual(types(events), ["error", "close"]);
+    assert.equal(server.request, null);
+    return only(events, "error").error;
+  }
+
+  test("server admits a listed origin compared ASCII case-insensitively, in every chunking", () => {
+    const bytes = requestBytes({ headers: { Origin: "HTTPS://App.Example.COM:8443" } });
+    for (const chunks of splits(bytes, 11)) {
+      const server = new ServerConnection({
+        origins: ["http://localhost:3000", "https://app.example.com:8443"],
+      });
+      feed(server, chunks);
+      assert.equal(only(drain(server), "request").request.origin, "HTTPS://App.Example.COM:8443");
+    }
+  });
+
+  test("server refuses an unlisted origin with 403 HANDSHAKE_ORIGIN in every chunking, before the request event", () => {
+    const bytes = requestBytes({ headers: { Origin: "https://evil.example" } });
+    for (const chunks of splits(bytes, 12)) {
+      const server = new ServerConnection({ origins: ["https://example.com"] });
+      feed(server, chunks);
+      const error = refusal(server);
+      assert.ok(error instanceof ProtocolError);
+      assert.equal(error.code, "HANDSHAKE_ORIGIN");
+      assert.equal(error.status, 403);
+      assert.equal(error.closeCode, 0);
+      assert.equal(error.message, 'Origin "https://evil.example" is not allowed');
+      const res = parseResponse(output(server));
+      assert.equal(res.status, "HTTP/1.1 403 Forbidden");
+      assert.equal(res.body, error.message);
+      assert.equal(server.shouldCloseTransport, true);
+    }
+  });
+
+  test("server refuses a request without an origin when a list is given, with a message saying so", () => {
+    const error = refusal(fromOrigin({ origins: ["https://example.com"] }, null));
+    assert.equal(error.code, "HANDSHAKE_ORIGIN");
+    assert.equal(error.status, 403);
+    assert.match(error.message, /^Request declares no origin/);
+  });
+
+  test("server admits the opaque origin null only when the list names it", () => {
+    const refused = refusal(fromOrigin({ origins: ["https://example.com"] }, "null"));
+    assert.equal(refused.status, 403);
+    const server = fromOrigin({ origins: ["https://example.com", "null"] }, "null");
+    assert.equal(only(drain(server), "request").request.origin, "null");
+  });
+
+  test("server checks the origin after the request's own validity: a bad version still gets 426", () => {
+    const server = fromOrigin({ origins: ["https://example.com"] }, "https://evil.example", {
+      "Sec-WebSocket-Version": "9",
+    });
+    const error = refusal(server);
+    assert.equal(error.code, "HANDSHAKE_UNSUPPORTED_VERSION");
+    assert.equal(error.status, 426);
+  });
+
+  test("origins predicate gets the origin (null when absent) and the parsed request, and decides", () => {
+    const seen: Array<[string | null, string]> = [];
+    const origins = (origin: string | null, request: UpgradeRequest): boolean => {
+      seen.push([origin, request.path]);
+      return origin === "https://example.com";
+    };
+    assert.equal(types(drain(fromOrigin({ origins }, "https://example.com")))[0], "request");
+    assert.equal(refusal(fromOrigin({ origins }, "https://evil.example")).status, 403);
+    const missing = refusal(fromOrigin({ origins }, null));
+    assert.equal(missing.status, 403);
+    assert.equal(missing.code, "HANDSHAKE_ORIGIN");
+    assert.deepEqual(seen, [["https://example.com", "/chat"], ["https://evil.example", "/chat"], [
+      null,
+      "/chat",
+    ]]);
+  });
+
+  test("an origins predicate that throws answers 500 without leaking its message, the error carrying the cause", () => {
+    const thrown = new Error("secret detail");
+    const server = fromOrigin({
+      origins: () => {
+        throw thrown;
+      },
+    }, "https://example.com");
+    const error = refusal(server);
+    assert.equal(error.code, "HANDSHAKE_ORIGIN");
+    assert.equal(error.status, 500);
+    assert.equal(error.message, "Origin check threw: secret detail");
+    assert.equal(error.cause, thrown);
+    const res = parseResponse(output(server));
+    assert.equal(res.status, "HTTP/1.1 500 Internal Server Error");
+    assert.doesNotMatch(res.body, /secret/);
+  });
+
+  test("an origins predicate that returns a promise or another non-boolean refuses with 500, never admits", () => {
+    for (
+      const [result, what] of [
+        [Promise.resolve(true), "a promise"],
+        ["yes", '"yes"'],
+        [1, "a number"],
+        [undefined, "undefined"],
+      ] as const
+    ) {
+      const origins = (() => result) as unknown as (origin: string | null) => boolean;
+      const error = refusal(fromOrigin({ origins }, "https://example.com"));
+      assert.equal(error.status, 500, what);
+      assert.equal(error.code, "HANDSHAKE_ORIGIN");
+      assert.equal(
+        error.message,
+        `Origin check returned ${what}, not a boolean: it must decide synchronously`,
+      );
+    }
+  });
+
+  test("server constructor throws TypeError for origins that are not a list of serialised origins nor a function", () => {
+    const invalid: unknown[] = [
+      "https://example.com",
+      null,
+      42,
+      {},
+      new Set(["https://example.com"]),
+      [42],
+      [null],
+      ["https://example.com/"],
+      ["https://example.com/chat"],
+      ["example.com"],
+      ["*"],
+      [" https://example.com"],
+      ["https://user@example.com"],
+      ["https://example.com:443"],
+      ["http://example.com:80"],
+      ["wss://example.com:443"],
+    ];
+    for (const origins of invalid) {
+      assert.throws(
+        () => new ServerConnection({ origins } as ServerOptions),
+        (e) => e instanceof TypeError && /^Invalid origin/.test(e.message),
+        JSON.stringify(origins),
+      );
+    }
+    const valid: NonNullable<ServerOptions["origins"]>[] = [
+      [],
+      ["null", "NULL"],
+      ["https://example.com", "http://example.com:443", "https://example.com:8443"],
+      ["http://[::1]:3000", "http://127.0.0.1", "chrome-extension://abcdefghijklmnop"],
+      () => true,
+    ];
+    for (const origins of valid) {
+      assert.doesNotThrow(() => new ServerConnection({ origins }), JSON.stringify(origins));
+    }
   });
 });
 

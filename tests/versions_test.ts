@@ -391,3 +391,99 @@ test("a text frame of a hixie client reaches the server as a message, also in on
   }
   assert.deepEqual(types, ["request", "open", "message hi", "message there"]);
 });
+
+describe("origins option on every revision", () => {
+  /** A client of `version` declaring `origin` (none when null), pumped against `server`. */
+  function handshake(
+    version: WebSocketVersion,
+    origin: string | null,
+    server: ServerConnection,
+    split: number,
+  ) {
+    const client = new ClientConnection({
+      host: "example.com:8080",
+      path: "/chat",
+      version,
+      ...(origin === null ? {} : { origin }),
+    });
+    const seen = { client: [] as ConnectionEvent[], server: [] as ConnectionEvent[] };
+    pump(client, server, split, seen, (ev) => ev.type === "request" && server.accept());
+    return { client, seen };
+  }
+
+  for (const version of VERSIONS) {
+    test(`${version}: a listed origin opens, compared ASCII case-insensitively`, () => {
+      const server = new ServerConnection({
+        origins: ["https://app.example", "HTTP://Example.COM"],
+      });
+      const { client, seen } = handshake(version, "http://example.com", server, 0);
+      assert.deepEqual(seen.server.map((e) => e.type), ["request", "open"]);
+      assert.equal(client.state, "open");
+    });
+
+    for (
+      const [what, origin] of [["an unlisted origin", "http://evil.example"], [
+        "no origin",
+        null,
+      ]] as const
+    ) {
+      for (const split of [0, 1]) {
+        test(`${version} (chunks of ${split || "any"} bytes): ${what} is refused with 403 before the request event`, () => {
+          const server = new ServerConnection({ origins: ["http://example.com"] });
+          const { client, seen } = handshake(version, origin, server, split);
+          assert.deepEqual(seen.server.map((e) => e.type), ["error", "close"]);
+          const error = seen.server[0].type === "error" ? seen.server[0].error : null;
+          assert.equal(error?.code, "HANDSHAKE_ORIGIN");
+          assert.equal(error?.status, 403);
+          assert.equal(server.request, null);
+          assert.equal(client.response?.status, 403);
+          assert.equal(client.state, "closed");
+        });
+      }
+    }
+
+    test(`${version}: the origins predicate sees the origin the revision declares`, () => {
+      const seen: Array<string | null> = [];
+      const server = new ServerConnection({ origins: (origin) => (seen.push(origin), true) });
+      handshake(version, "http://example.com", server, 0);
+      assert.deepEqual(seen, ["http://example.com"]);
+      assert.equal(server.state, "open");
+    });
+  }
+
+  test("hybi-08 and hybi-07 are judged by Sec-WebSocket-Origin, RFC 6455 by Origin", () => {
+    const head = (version: number, origins: string) =>
+      latin1(
+        "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: ${version}\r\n` +
+          origins + "\r\n",
+      );
+    const both = "Sec-WebSocket-Origin: http://good.example\r\nOrigin: http://evil.example\r\n";
+    for (
+      const [version, lines, allowed] of [
+        [8, both, true],
+        [7, both, true],
+        [13, both, false],
+        [13, "Sec-WebSocket-Origin: http://good.example\r\n", false],
+        [8, "Origin: http://good.example\r\n", true],
+      ] as const
+    ) {
+      const server = new ServerConnection({ origins: ["http://good.example"] });
+      server.receive(head(version, lines));
+      const types = drain(server).map((e) => e.type);
+      assert.deepEqual(types, allowed ? ["request"] : ["error", "close"], `${version} ${lines}`);
+    }
+  });
+
+  test("hixie-76: a refused origin is answered 403 at once, without waiting for key3", () => {
+    const server = new ServerConnection({ origins: ["https://example.com"] });
+    server.receive(latin1(
+      "GET /demo HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n" +
+        "Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n" +
+        "Origin: http://example.com\r\n\r\n",
+    ));
+    const events = drain(server);
+    assert.deepEqual(events.map((e) => e.type), ["error", "close"]);
+    assert.match(String.fromCharCode(...server.takeOutput()[0]), /^HTTP\/1.1 403 Forbidden\r\n/);
+  });
+});
