@@ -442,6 +442,11 @@ export class Monitor {
   async stop(): Promise<MonitorSummary> {
     this.#running = false;
     await this.#loop;
+    this.samples.push({
+      t: performance.now() - this.#started,
+      rss: rssBytes(this.#pid),
+      fds: fdCount(this.#pid),
+    });
     const rss = this.samples.map((s) => s.rss).filter(Number.isFinite);
     const fds = this.samples.map((s) => s.fds).filter(Number.isFinite);
     const probed = this.samples.filter((s) => s.probeMs !== undefined);
