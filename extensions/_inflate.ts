@@ -13,6 +13,11 @@
  * - Huffman tables and the input copy are module-level scratch shared by every inflater: decoding
  *   is synchronous and never re-entered, so one set serves all connections.
  *
+ * Matches are copied four bytes at a time through a DataView below 33 bytes, and with
+ * copyWithin above (in spans as long as the distance, when source and target overlap); a
+ * distance of 1 is a fill. Output past the 64 KiB scratch grows to the size the input read so
+ * far predicts, so most large messages are copied once.
+ *
  * Decoding tables are two-level (a 10-bit root for literals/lengths, 8-bit for distances, with
  * subtables for longer codes), one Int32 per entry: `value << 16 | extra << 8 | type << 4 | bits`,
  * where `bits` is the full code length.
@@ -384,7 +389,8 @@ function fastSymbols(st: State, lt: Int32Array, dt: Int32Array): number {
   const src = st.src;
   const out = st.out;
   const inLimit = st.end - 12;
-  const outLimit = out.length - 258;
+  const outLimit = out.length - 258 - 4;
+  const dv = new DataView(out.buffer, out.byteOffset, out.length);
   const win = st.win;
   const wmask = st.wmask;
   const whave = st.whave;
@@ -401,6 +407,14 @@ function fastSymbols(st: State, lt: Int32Array, dt: Int32Array): number {
       bits += 16;
     }
     let e = lt[hold & LIT_MASK];
+    if ((e & 0xf0) === 0) {
+      // A literal, the commonest entry: taken before the subtable check.
+      const m = e & 15;
+      hold >>= m;
+      bits -= m;
+      out[op++] = e >> 16;
+      continue;
+    }
     if ((e & 0xf0) === T_LINK << 4) {
       e = lt[(e >> 16) + ((hold >> LIT_ROOT) & ((1 << ((e >> 8) & 15)) - 1))];
     }
@@ -473,9 +487,26 @@ function fastSymbols(st: State, lt: Int32Array, dt: Int32Array): number {
       }
       from = 0;
     }
-    if (dist >= len && len > 32) {
-      out.copyWithin(op, from, from + len);
-      op += len;
+    if (dist >= 4) {
+      if (len > 32) {
+        // Spans as long as the distance, which doubles as the copy proceeds (overlapping runs).
+        const end = op + len;
+        while (op < end) {
+          const n = end - op < op - from ? end - op : op - from;
+          out.copyWithin(op, from, from + n);
+          op += n;
+        }
+      } else {
+        // Four bytes at a time (a distance of 4 or more never reads a byte this writes); may
+        // write up to 3 bytes past the match, inside the margin outLimit keeps.
+        const end = op + len;
+        do {
+          dv.setInt32(op, dv.getInt32(from, true), true);
+          op += 4;
+          from += 4;
+        } while (op < end);
+        op = end;
+      }
     } else if (dist === 1) {
       out.fill(out[op - 1], op, op + len);
       op += len;
@@ -505,7 +536,14 @@ function room(st: State, need: number): boolean {
   if (need <= st.out.length) return true;
   if (need > st.max) return false;
   const old = st.out;
-  const grown = new Uint8Array(Math.min(st.max, Math.max(need, old.length * 2)));
+  // Double, or jump to the size the input read so far predicts (one copy for most messages).
+  let size = old.length * 2;
+  if (st.ip > 0) {
+    const projected = Math.floor((st.op / st.ip) * st.end * 1.0625) + 4096;
+    if (projected > size) size = projected;
+  }
+  if (size < need) size = need;
+  const grown = new Uint8Array(size < st.max ? size : st.max);
   grown.set(old.subarray(0, st.op));
   st.out = grown;
   return true;

@@ -167,6 +167,31 @@ describe("inflate: streams written by zlib", () => {
     }
   });
 
+  test("overlapping and disjoint matches at every distance 1-300 and many lengths", () => {
+    const r = mulberry32(1951);
+    const parts: Uint8Array[] = [];
+    for (let d = 1; d <= 300; d++) {
+      const seg = new Uint8Array(d + 3 + (r() % 600));
+      for (let i = 0; i < d; i++) seg[i] = r() & 255;
+      for (let i = d; i < seg.length; i++) seg[i] = seg[i - d];
+      parts.push(seg, noise(r() % 8, d));
+    }
+    const data = concat(parts);
+    for (const level of [1, 6, 9]) {
+      const stream = new Uint8Array(zlib.deflateRawSync(data, { level }));
+      assert.deepEqual(ok(new Inflater().inflate(stream)), data, `level ${level}`);
+      // The same matches reaching into the history of an earlier message.
+      const inf = new Inflater(15, true);
+      const half = data.length >> 1;
+      const first = payload(zlibSync(data.subarray(0, half), { level }));
+      const second = payload(
+        zlibSync(data.subarray(half), { level, dictionary: data.subarray(half - 32768, half) }),
+      );
+      assert.deepEqual(ok(inf.inflateMessage(first, 1 << 20)), data.subarray(0, half));
+      assert.deepEqual(ok(inf.inflateMessage(second, 1 << 20)), data.subarray(half));
+    }
+  });
+
   test("a 1 MB stream of several blocks, fed in one call", () => {
     const data = concat([jsonText(400_000), noise(100_000), prose(500_000)]);
     const stream = new Uint8Array(zlib.deflateRawSync(data, { level: 6 }));
