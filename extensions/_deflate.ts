@@ -302,6 +302,8 @@ class Lz77 {
   readonly wsize: number;
   readonly hashBits: number;
   readonly window: Uint8Array;
+  /** The window, for reading four bytes at a time. */
+  readonly view: DataView;
   readonly prev: Uint16Array;
   readonly head: Uint16Array;
   /** Current position in the window. Position 0 is never matched (0 means "no position"). */
@@ -330,6 +332,7 @@ class Lz77 {
     this.wsize = wsize;
     this.hashBits = hashBits;
     this.window = new Uint8Array(2 * wsize);
+    this.view = new DataView(this.window.buffer);
     this.prev = new Uint16Array(wsize);
     this.head = new Uint16Array(1 << hashBits);
   }
@@ -357,6 +360,12 @@ let matchStart = 0;
 /**
  * zlib's longest_match: the longest match for the string at `scan` among the hash chain starting
  * at `cur`, longer than `best`; sets {@linkcode matchStart}. Never longer than `lookahead`.
+ *
+ * Bytes are compared four at a time through the window's DataView: a candidate must agree on
+ * its first four bytes and on the four ending where a longer match would end, and a match is
+ * extended a word at a time (the first differing byte found from the XOR's lowest set bit).
+ * Candidates sharing only three bytes are skipped: the hash covers four, so those are rare
+ * collisions.
  */
 function longestMatch(
   z: Lz77,
@@ -366,33 +375,43 @@ function longestMatch(
   lookahead: number,
   limit: number,
 ): number {
+  const nice = z.nice < lookahead ? z.nice : lookahead;
+  // No longer match can count (every caller's best is below zlib's nice length), or the first
+  // word would run off the window.
+  if (best >= nice || scan + 4 > z.window.length) return best <= lookahead ? best : lookahead;
   const w = z.window;
+  const v = z.view;
   const prev = z.prev;
   const mask = z.hashMask;
   let chain = best >= z.good ? z.chain >> 2 : z.chain;
-  const nice = z.nice < lookahead ? z.nice : lookahead;
-  const strend = scan + MAX_MATCH;
-  let end1 = w[scan + best - 1];
-  let end0 = w[scan + best];
-  const s0 = w[scan];
-  const s1 = w[scan + 1];
+  const strend = scan + (lookahead < MAX_MATCH ? lookahead : MAX_MATCH);
+  const wordEnd = strend - 4;
+  const first = v.getInt32(scan, true);
+  let off = best >= 3 ? best - 3 : 0;
+  let last = v.getInt32(scan + off, true);
   do {
-    if (
-      w[cur + best] !== end0 || w[cur + best - 1] !== end1 || w[cur] !== s0 || w[cur + 1] !== s1
-    ) continue;
-    let a = scan + 2;
-    let b = cur + 2;
-    while (a < strend && w[a] === w[b]) {
-      a++;
-      b++;
+    if (v.getInt32(cur + off, true) !== last || v.getInt32(cur, true) !== first) continue;
+    const delta = cur - scan;
+    let a = scan + 4;
+    for (;;) {
+      if (a > wordEnd) {
+        while (a < strend && w[a] === w[a + delta]) a++;
+        break;
+      }
+      const x = v.getInt32(a, true) ^ v.getInt32(a + delta, true);
+      if (x !== 0) {
+        a += (31 - Math.clz32(x & -x)) >> 3;
+        break;
+      }
+      a += 4;
     }
     const len = a - scan;
     if (len > best) {
       matchStart = cur;
       best = len;
       if (len >= nice) break;
-      end1 = w[scan + best - 1];
-      end0 = w[scan + best];
+      off = best - 3;
+      last = v.getInt32(scan + off, true);
     }
   } while ((cur = prev[cur & mask]) > limit && --chain !== 0);
   return best <= lookahead ? best : lookahead;
