@@ -8,10 +8,18 @@
  * asks for, sends keepalive pings and detects dead peers, and closes the transport gracefully
  * (half-close first, so the peer reads our close frame rather than a reset).
  *
+ * It also keeps a connection from holding unbounded memory or an fd forever, whatever the peer
+ * does: reading pauses while unsent output is over a high-water mark (a peer that sends and
+ * never reads stalls itself, not the server), automatic pongs are coalesced meanwhile, and one
+ * shared timer for all connections closes the idle ones, fails messages that stopped making
+ * progress and sends keepalive pings. A server's connections share a budget for the bytes held
+ * in incomplete messages.
+ *
  * @module
  */
 
 import type { Connection, ConnectionEvent } from "../core/connection.ts";
+import { AdapterError, type AdapterErrorCode } from "./_errors.ts";
 
 /** The few things a driver needs from a runtime's socket. */
 export interface Transport {
@@ -29,18 +37,44 @@ export interface Transport {
   resumeReading(): void;
 }
 
-/** Timeouts and keepalive, in milliseconds. */
+/** Timeouts, keepalive and flow control; times in milliseconds, sizes in bytes. */
 export interface DriverOptions {
   /** Time allowed for the opening handshake (including the application's decision). Default 10000. */
   handshakeTimeout?: number;
   /** Time allowed for the closing handshake and the transport close. Default 5000. */
   closeTimeout?: number;
   /**
-   * Send a ping after this long without traffic, and give up on the peer (close 1006) if
-   * nothing arrives for as long again. 0 (default) turns keepalive off. Not for hixie versions,
-   * which have no ping.
+   * Send a ping after this long without traffic from the peer, and give up on it (close 1006)
+   * if nothing arrives for as long again: a dead peer goes after about two intervals. 0
+   * (default) turns keepalive off. Not for hixie versions, which have no ping.
    */
   pingInterval?: number;
+  /**
+   * Close the connection (1001) when nothing arrived from the peer, and nothing we sent was
+   * taken by it, for this long. Default 120000 for server sockets (as Bun), 0 (off) for clients.
+   */
+  idleTimeout?: number;
+  /**
+   * Fail a message (1008) when it is incomplete and none of its bytes arrived for this long, so
+   * a peer that stops in the middle of a large message does not hold it forever. Default 60000
+   * for server sockets, 0 (off) for clients.
+   */
+  messageTimeout?: number;
+  /**
+   * Unsent output above which the peer counts as not reading: reading from it pauses (or the
+   * connection closes, with `backpressure: "close"`), and automatic pongs are coalesced.
+   * Default 1 MiB.
+   */
+  highWaterMark?: number;
+  /** Unsent output at or below which paused reading resumes. Default a quarter of `highWaterMark`. */
+  lowWaterMark?: number;
+  /**
+   * What happens when unsent output passes `highWaterMark`: `"pause"` stops reading from the
+   * peer until it drains to `lowWaterMark` (default for server sockets), `"close"` closes the
+   * connection with 1008 (for servers that drop slow consumers), `"none"` does neither (default
+   * for clients: a client that stops reading while the server does the same could deadlock).
+   */
+  backpressure?: "pause" | "close" | "none";
 }
 
 /** Receives what the driver learns, for the socket object the application holds. */
@@ -48,9 +82,28 @@ export interface DriverHandlers {
   /** Each core event, in order. */
   event(event: ConnectionEvent): void;
   /** A failure that is not a protocol violation: refused, TLS, timeout, dead peer. */
-  failure(error: Error): void;
+  failure(error: AdapterError): void;
   /** The transport drained below its buffer: writers waiting for room may go on. */
   drained(): void;
+  /** An application handler threw while handling an event. */
+  uncaught(error: unknown): void;
+  /** The transport is closed: the driver is done. */
+  closed?(): void;
+}
+
+/**
+ * Bytes held in incomplete messages by all the connections of one server, and the most they may
+ * hold together. Over it, the connection whose message grew is closed with 1013.
+ */
+export class MemoryBudget {
+  /** The most bytes all connections may hold in incomplete messages. */
+  readonly limit: number;
+  /** Bytes held now. */
+  used = 0;
+  /** @param limit The most bytes; `Infinity` for no limit. */
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 }
 
 /** @internal A transport that drops what it is given: the driver's until one is attached. */
@@ -63,6 +116,10 @@ export const NO_TRANSPORT: Transport = {
   resumeReading() {},
 };
 
+const DEFAULT_HIGH_WATER = 1024 * 1024;
+const SERVER_IDLE_TIMEOUT = 120_000;
+const SERVER_MESSAGE_TIMEOUT = 60_000;
+
 /** Drives one connection over one transport. */
 export class Driver {
   /** The core connection. */
@@ -73,12 +130,30 @@ export class Driver {
   readonly #handshakeTimeout: number;
   readonly #closeTimeout: number;
   readonly #pingInterval: number;
+  readonly #idleTimeout: number;
+  readonly #messageTimeout: number;
+  readonly #highWater: number;
+  readonly #lowWater: number;
+  readonly #backpressure: "pause" | "close" | "none";
+  readonly #budget: MemoryBudget | null;
   #pumping = false;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerPhase: string | null = null;
-  #keepalive: ReturnType<typeof setInterval> | undefined = undefined;
-  #heardFrom = true;
-  #pinged = false;
+  /** Registered with the shared sweeper (idle, message and keepalive checks). */
+  #watched = false;
+  /** Sweeper time bytes last arrived from the peer. */
+  #heardAt = 0;
+  /** Sweeper time output last drained (the peer reads, or the kernel took it). */
+  #drainedAt = 0;
+  /** Sweeper time the keepalive ping went out, or -1. */
+  #pingedAt = -1;
+  /** Incomplete-message bytes at the last check, and when they last grew. */
+  #msgBytesSeen = 0;
+  #msgProgressAt = 0;
+  /** Incomplete-message bytes counted in the budget. */
+  #budgeted = 0;
+  #pausedByApp = false;
+  #pausedByOutput = false;
   #writeClosed = false;
   #lingering = false;
   #closed = false;
@@ -86,14 +161,42 @@ export class Driver {
   /**
    * @param conn The core connection to drive.
    * @param handlers Where events and failures go.
-   * @param options Timeouts and keepalive.
+   * @param options Timeouts, keepalive and flow control.
+   * @param budget The server's budget for bytes in incomplete messages, if any.
    */
-  constructor(conn: Connection, handlers: DriverHandlers, options: DriverOptions = {}) {
+  constructor(
+    conn: Connection,
+    handlers: DriverHandlers,
+    options: DriverOptions = {},
+    budget: MemoryBudget | null = null,
+  ) {
+    const server = conn.role === "server";
     this.conn = conn;
     this.#handlers = handlers;
-    this.#handshakeTimeout = options.handshakeTimeout ?? 10_000;
-    this.#closeTimeout = options.closeTimeout ?? 5_000;
-    this.#pingInterval = options.pingInterval ?? 0;
+    this.#handshakeTimeout = ms(options.handshakeTimeout, 10_000, "handshakeTimeout");
+    this.#closeTimeout = ms(options.closeTimeout, 5_000, "closeTimeout");
+    this.#pingInterval = ms(options.pingInterval, 0, "pingInterval");
+    this.#idleTimeout = ms(options.idleTimeout, server ? SERVER_IDLE_TIMEOUT : 0, "idleTimeout");
+    this.#messageTimeout = ms(
+      options.messageTimeout,
+      server ? SERVER_MESSAGE_TIMEOUT : 0,
+      "messageTimeout",
+    );
+    this.#highWater = ms(options.highWaterMark, DEFAULT_HIGH_WATER, "highWaterMark");
+    this.#lowWater = ms(options.lowWaterMark, Math.floor(this.#highWater / 4), "lowWaterMark");
+    if (this.#lowWater > this.#highWater) {
+      throw new RangeError(
+        `Option lowWaterMark (${this.#lowWater}) must not exceed highWaterMark (${this.#highWater})`,
+      );
+    }
+    const backpressure = options.backpressure ?? (server ? "pause" : "none");
+    if (backpressure !== "pause" && backpressure !== "close" && backpressure !== "none") {
+      throw new TypeError(
+        `Option backpressure must be "pause", "close" or "none", got ${String(backpressure)}`,
+      );
+    }
+    this.#backpressure = backpressure;
+    this.#budget = budget;
   }
 
   /** The transport, once connected. Output produced before this waits in the connection. */
@@ -108,14 +211,29 @@ export class Driver {
     return this.conn.pendingOutputBytes + this.#transport.bufferedAmount;
   }
 
-  /** The transport, for pausing and resuming reads. */
-  get transport(): Transport {
-    return this.#transport;
+  /** Whether reading from the peer is paused, by the application or by backpressure. */
+  get paused(): boolean {
+    return this.#pausedByApp || this.#pausedByOutput;
+  }
+
+  /** Application flow control: stop reading from the peer until {@linkcode Driver.resume}. */
+  pause(): void {
+    if (this.#pausedByApp) return;
+    this.#pausedByApp = true;
+    if (!this.#pausedByOutput) this.#transport.pauseReading();
+  }
+
+  /** Application flow control: read again (unless backpressure still holds reading). */
+  resume(): void {
+    if (!this.#pausedByApp) return;
+    this.#pausedByApp = false;
+    this.#heardAt = SWEEPER.now;
+    if (!this.#pausedByOutput && !this.#closed) this.#transport.resumeReading();
   }
 
   /** Bytes arrived from the peer. */
   receive(chunk: Uint8Array): void {
-    this.#heardFrom = true;
+    this.#heardAt = SWEEPER.now;
     this.conn.receive(chunk);
     this.pump();
   }
@@ -134,22 +252,50 @@ export class Driver {
       this.#writeClosed = true;
       this.#transport.closeWrite();
     }
+    // Reading is over: paused reading must not keep the linger from seeing the end.
+    this.#pausedByOutput = false;
     this.#updateTimers();
   }
 
   /** The transport failed (refused, reset, TLS error); reported, then the connection ends. */
   fail(error: Error): void {
     if (this.#closed) return;
-    if (this.conn.state !== "closed") this.#report(error);
+    if (this.conn.state !== "closed") {
+      this.#report(
+        error instanceof AdapterError
+          ? error
+          : new AdapterError("ERR_CONNECTION", error.message, { cause: error }),
+      );
+    }
     this.conn.abort();
     this.pump();
     this.#closeNow();
   }
 
-  /** The transport's buffer drained. */
+  /** The transport's buffer drained (some or all of it). */
   drained(): void {
-    if (this.#lingering && this.#transport.bufferedAmount === 0) this.#closeNow();
+    if (this.#lingering && this.#transport.bufferedAmount === 0) return this.#closeNow();
+    // Output moves: not idle, even while reading is paused.
+    this.#drainedAt = SWEEPER.now;
+    if (this.#pausedByOutput && this.bufferedAmount <= this.#lowWater) {
+      this.#pausedByOutput = false;
+      this.conn.outputBlocked = false; // may queue a coalesced pong
+      if (!this.#pausedByApp && !this.#closed) this.#transport.resumeReading();
+      this.pump();
+    } else if (this.conn.outputBlocked && this.bufferedAmount <= this.#lowWater) {
+      this.conn.outputBlocked = false;
+      this.pump();
+    }
     this.#handlers.drained();
+  }
+
+  /** An application handler threw: route it to the application's error report. */
+  reportUncaught(error: unknown): void {
+    try {
+      this.#handlers.uncaught(error);
+    } catch {
+      // The reporter itself failed; nowhere left to report to.
+    }
   }
 
   /**
@@ -167,12 +313,16 @@ export class Driver {
           this.#handlers.event(ev);
         } catch (error) {
           // An application bug must not take the server down with it.
-          console.error(error);
+          this.reportUncaught(error);
         }
       }
+      if (this.#budget !== null) this.#account(this.#budget);
       if (this.#attached) {
         const out = conn.takeOutput();
-        if (out.length > 0 && !this.#writeClosed) this.#transport.write(out);
+        if (out.length > 0 && !this.#writeClosed) {
+          this.#transport.write(out);
+          if (this.#transport.bufferedAmount > this.#highWater) this.#overHighWater();
+        }
         if (conn.shouldCloseTransport && !this.#writeClosed) {
           this.#writeClosed = true;
           this.#transport.closeWrite();
@@ -185,11 +335,52 @@ export class Driver {
     }
   }
 
-  #report(error: Error): void {
+  /** Unsent output passed the high-water mark: the peer is not reading (fast enough). */
+  #overHighWater(): void {
+    this.conn.outputBlocked = true;
+    if (this.#backpressure === "pause") {
+      if (!this.#pausedByOutput) {
+        this.#pausedByOutput = true;
+        if (!this.#pausedByApp) this.#transport.pauseReading();
+      }
+    } else if (this.#backpressure === "close" && this.conn.state === "open") {
+      this.#failFromHere(
+        "ERR_SLOW_CONSUMER",
+        1008,
+        `Peer is not reading: over ${this.#highWater} bytes of output unsent`,
+      );
+    }
+  }
+
+  /** Count this connection's incomplete-message bytes in the server's budget. */
+  #account(budget: MemoryBudget): void {
+    const held = this.conn.incompleteMessageBytes;
+    if (held === this.#budgeted) return;
+    budget.used += held - this.#budgeted;
+    this.#budgeted = held;
+    if (held > 0 && budget.used > budget.limit && this.conn.state === "open") {
+      this.#failFromHere(
+        "ERR_MEMORY_BUDGET",
+        1013,
+        "Server is holding too many incomplete messages, try again later",
+      );
+      budget.used -= this.#budgeted;
+      this.#budgeted = 0;
+    }
+  }
+
+  /** Fail the connection from this side with a close code, and report why. */
+  #failFromHere(code: AdapterErrorCode, closeCode: number, message: string): void {
+    this.#report(new AdapterError(code, message));
+    this.conn.fail(closeCode, message.length > 100 ? message.slice(0, 100) : message);
+    this.pump();
+  }
+
+  #report(error: AdapterError): void {
     try {
       this.#handlers.failure(error);
     } catch (e) {
-      console.error(e);
+      this.reportUncaught(e);
     }
   }
 
@@ -206,13 +397,25 @@ export class Driver {
         this.#timer = setTimeout(() => this.#timeout(phase), ms);
       }
     }
-    const wantKeepalive = this.#pingInterval > 0 && this.conn.state === "open" &&
-      typeof this.conn.version === "number";
-    if (wantKeepalive && this.#keepalive === undefined) {
-      this.#keepalive = setInterval(() => this.#tick(), this.#pingInterval);
-    } else if (!wantKeepalive && this.#keepalive !== undefined) {
-      clearInterval(this.#keepalive);
-      this.#keepalive = undefined;
+    const watch = this.conn.state === "open" && !this.#closed &&
+      (this.#idleTimeout > 0 || this.#messageTimeout > 0 ||
+        (this.#pingInterval > 0 && typeof this.conn.version === "number"));
+    if (watch !== this.#watched) {
+      this.#watched = watch;
+      if (watch) {
+        SWEEPER.add(
+          this,
+          Math.min(...[
+            this.#idleTimeout,
+            this.#messageTimeout,
+            this.#pingInterval,
+          ].filter((t) => t > 0)),
+        );
+        this.#heardAt = SWEEPER.now;
+        this.#msgProgressAt = SWEEPER.now;
+      } else {
+        SWEEPER.delete(this);
+      }
     }
   }
 
@@ -221,40 +424,140 @@ export class Driver {
     this.#timerPhase = null;
     if (phase === "drain") return this.#closeNow();
     if (phase === "handshake" && this.conn.state === "connecting") {
-      this.#report(new Error(`Opening handshake timed out after ${this.#handshakeTimeout} ms`));
+      this.#report(
+        new AdapterError(
+          "ERR_HANDSHAKE_TIMEOUT",
+          `Opening handshake timed out after ${this.#handshakeTimeout} ms`,
+        ),
+      );
     }
     this.conn.abort();
     this.pump();
     this.#closeNow();
   }
 
-  /** Keepalive: ping when quiet; a peer silent for a whole further interval is dead. */
-  #tick(): void {
-    if (this.#heardFrom) {
-      this.#heardFrom = false;
-      this.#pinged = false;
+  /** @internal The shared sweeper's check of this open connection at time `now`. */
+  sweep(now: number): void {
+    if (this.conn.state !== "open") return;
+    // Paused by the application, the peer cannot be expected to make progress.
+    if (this.#pausedByApp) {
+      this.#heardAt = now;
+      this.#msgProgressAt = now;
       return;
     }
-    if (this.#pinged) {
-      this.#report(new Error(`Peer did not answer a ping within ${this.#pingInterval} ms`));
-      this.conn.abort();
-      this.pump();
-      this.#closeNow();
-      return;
+    const silent = now - this.#heardAt;
+    if (
+      this.#idleTimeout > 0 && now - Math.max(this.#heardAt, this.#drainedAt) >= this.#idleTimeout
+    ) {
+      return this.#failFromHere(
+        "ERR_IDLE_TIMEOUT",
+        1001,
+        `Nothing received for ${this.#idleTimeout} ms`,
+      );
     }
-    this.#pinged = true;
-    this.conn.ping();
-    this.pump();
+    if (this.#messageTimeout > 0) {
+      const held = this.conn.incompleteMessageBytes;
+      if (held !== this.#msgBytesSeen || held === 0 || this.#pausedByOutput) {
+        this.#msgBytesSeen = held;
+        this.#msgProgressAt = now;
+      } else if (now - this.#msgProgressAt >= this.#messageTimeout) {
+        return this.#failFromHere(
+          "ERR_MESSAGE_TIMEOUT",
+          1008,
+          `Message stalled: no bytes of it for ${this.#messageTimeout} ms`,
+        );
+      }
+    }
+    if (this.#pingInterval > 0 && typeof this.conn.version === "number") {
+      if (this.#pingedAt >= 0 && this.#heardAt >= this.#pingedAt) this.#pingedAt = -1;
+      if (this.#pingedAt < 0) {
+        if (silent >= this.#pingInterval) {
+          this.#pingedAt = now;
+          this.conn.ping();
+          this.pump();
+        }
+      } else if (now - this.#pingedAt >= this.#pingInterval) {
+        this.#report(
+          new AdapterError(
+            "ERR_DEAD_PEER",
+            `Peer did not answer a ping within ${this.#pingInterval} ms`,
+          ),
+        );
+        this.conn.abort();
+        this.pump();
+        this.#closeNow();
+      }
+    }
   }
 
   #closeNow(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#keepalive !== undefined) clearInterval(this.#keepalive);
     this.#timer = undefined;
-    this.#keepalive = undefined;
     this.#timerPhase = null;
+    if (this.#watched) {
+      this.#watched = false;
+      SWEEPER.delete(this);
+    }
+    if (this.#budget !== null && this.#budgeted > 0) {
+      this.#budget.used -= this.#budgeted;
+      this.#budgeted = 0;
+    }
     this.#transport.close();
+    try {
+      this.#handlers.closed?.();
+    } catch (error) {
+      this.reportUncaught(error);
+    }
   }
+}
+
+/**
+ * One timer for every open connection's time-based checks (idle, stalled message, keepalive),
+ * instead of a timer per connection: it ticks at a quarter of the shortest timeout in use
+ * (between 10 ms and 1 s) and only while some connection needs it. Its `now` is the time of the
+ * last tick, so a read stamps the time without a clock call.
+ */
+class Sweeper {
+  readonly #drivers = new Set<Driver>();
+  #timer: ReturnType<typeof setInterval> | undefined = undefined;
+  #period = 0;
+  now = 0;
+
+  add(driver: Driver, shortest: number): void {
+    this.#drivers.add(driver);
+    const period = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    if (this.#timer === undefined || period < this.#period) {
+      if (this.#timer !== undefined) clearInterval(this.#timer);
+      this.#period = period;
+      this.now = Date.now();
+      this.#timer = setInterval(() => this.#tick(), period);
+    }
+  }
+
+  delete(driver: Driver): void {
+    this.#drivers.delete(driver);
+    if (this.#drivers.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      this.#period = 0;
+    }
+  }
+
+  #tick(): void {
+    const now = this.now = Date.now();
+    for (const driver of this.#drivers) driver.sweep(now);
+  }
+}
+
+const SWEEPER = new Sweeper();
+
+/** A non-negative whole number of milliseconds (or bytes) from an option, else `fallback`. */
+function ms(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`Option ${name} must be a non-negative integer, got ${value}`);
+  }
+  return value;
 }

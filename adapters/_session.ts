@@ -10,8 +10,10 @@ import { type AcceptOptions, ServerConnection, type ServerOptions } from "../cor
 import type { HttpRequestHead } from "../handshake/http.ts";
 import type { UpgradeRequest } from "../handshake/rfc6455.ts";
 import type { HeaderInit } from "../handshake/_head.ts";
-import { Driver, type DriverHandlers, type DriverOptions } from "./_driver.ts";
+import { Driver, type DriverHandlers, type DriverOptions, MemoryBudget } from "./_driver.ts";
+import { AdapterError, adapterError } from "./_errors.ts";
 import {
+  refuseStreamMessages,
   serverSocket,
   socketDrained,
   socketEvent,
@@ -38,7 +40,7 @@ export interface HttpAnswer {
 }
 
 /** Options of a server, shared by every runtime adapter. */
-export interface ServeOptions extends ServerOptions, DriverOptions {
+export interface ServeOptions extends Omit<ServerOptions, "streamMessages">, DriverOptions {
   /**
    * Decide on each upgrade request before anything is sent: return (or resolve to) accept
    * options, `{ reject: status }`, or nothing to accept without a subprotocol. A throw or a
@@ -50,22 +52,182 @@ export interface ServeOptions extends ServerOptions, DriverOptions {
    * it they get 400. The connection closes after the answer.
    */
   http?: (request: HttpRequestHead) => HttpAnswer | Promise<HttpAnswer>;
+  /**
+   * Where the server reports what goes wrong outside the protocol: an exception thrown by the
+   * handler, a hook or a socket's listeners (`ERR_HANDLER`), and per-connection failures —
+   * resets, timeouts, slow consumers, TLS and accept failures (see `AdapterError`'s codes).
+   * `socket` and `request` are given once the connection has them. Default: handler exceptions
+   * are logged with `console.error`; per-connection failures, which are routine, are not.
+   */
+  onError?: (error: AdapterError, socket: WebSocket | null, request: UpgradeRequest | null) => void;
+  /**
+   * The most bytes all of this server's connections may hold in incomplete messages together;
+   * a connection whose message would pass it is closed with 1013 (try again later), so many
+   * stalled large messages cannot exhaust memory. Default 256 MiB; `Infinity` for no limit.
+   */
+  maxIncompleteBytes?: number;
+}
+
+/** Options of {@linkcode WebSocketServer.close}. */
+export interface ServerCloseOptions {
+  /** Close code sent to every open socket. Default 1001 (going away). */
+  code?: number;
+  /** Close reason sent with it. Default `"Server shutting down"`. */
+  reason?: string;
+  /**
+   * How long to wait for the closing handshakes before dropping the connections still open.
+   * Default the server's `closeTimeout` (5000).
+   */
+  timeout?: number;
 }
 
 /** A running server, the same on every runtime. */
 export interface WebSocketServer {
   /** Resolves with the address actually listened on (port 0 picks a free one). */
   readonly listening: Promise<{ hostname: string; port: number }>;
-  /** Stop accepting connections; open connections stay open. Resolves once the listener is closed. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting connections, close every open socket (1001 unless told otherwise), and
+   * resolve once the listener is closed and every connection is gone; connections that do not
+   * finish their closing handshake within `timeout` are dropped.
+   */
+  close(options?: ServerCloseOptions): Promise<void>;
+  /** How many connections are open (handshaking, open or closing). */
+  readonly connections: number;
 }
 
 /** Called with each server-side socket once its handshake completed. */
 export type ConnectionHandler = (socket: WebSocket, request: UpgradeRequest) => void;
 
+const DEFAULT_INCOMPLETE_BUDGET = 256 * 1024 * 1024;
+
 /**
- * Start a server session for one accepted transport. The adapter attaches the transport to the
- * returned driver and feeds it.
+ * The connections of one server (a `serve`, an `attach` endpoint, or `accept` calls sharing
+ * options): starts a session per accepted transport, reports errors to `onError`, shares the
+ * incomplete-message budget, and closes them all on shutdown.
+ */
+export class ServerSessions {
+  readonly #options: ServeOptions;
+  readonly #handler: ConnectionHandler;
+  readonly #budget: MemoryBudget;
+  readonly #open = new Set<ServerSession>();
+  #gone: (() => void) | null = null;
+
+  /**
+   * @param options Connection options, hooks and timeouts; checked here, so a bad option
+   *   throws from `serve` rather than from the first connection.
+   * @param handler Called with each socket once open.
+   */
+  constructor(options: ServeOptions, handler: ConnectionHandler) {
+    if (typeof handler !== "function") {
+      throw new TypeError("The connection handler must be a function");
+    }
+    refuseStreamMessages(options);
+    const limit = options.maxIncompleteBytes ?? DEFAULT_INCOMPLETE_BUDGET;
+    if (!(limit > 0)) {
+      throw new RangeError(`Option maxIncompleteBytes must be positive, got ${limit}`);
+    }
+    this.#options = options;
+    this.#handler = handler;
+    this.#budget = new MemoryBudget(limit);
+    // Fail fast on bad limits and timeouts: build (and drop) one connection's worth.
+    new Driver(new ServerConnection(options), NO_HANDLERS, options);
+  }
+
+  /** Connections open now (handshaking, open or closing). */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * Start a session for one accepted transport. The adapter attaches the transport to the
+   * returned driver and feeds it.
+   * @param secure Whether the transport is TLS.
+   */
+  start(secure: boolean): Driver {
+    const options = this.#options;
+    const conn = new ServerConnection({
+      ...options,
+      secure,
+      plainHttp: options.http !== undefined,
+    });
+    const session = new ServerSession(conn, this, secure, this.#budget);
+    this.#open.add(session);
+    return session.driver;
+  }
+
+  /**
+   * Close every open connection with `code` and `reason`; resolves once all are gone, dropping
+   * those still open after `timeout` ms.
+   */
+  closeAll(options: ServerCloseOptions = {}): Promise<void> {
+    const code = options.code ?? 1001;
+    const reason = options.reason ?? "Server shutting down";
+    const timeout = options.timeout ?? this.#options.closeTimeout ?? 5000;
+    for (const session of [...this.#open]) session.shutDown(code, reason);
+    if (this.#open.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const session of [...this.#open]) {
+          session.driver.fail(
+            new AdapterError("ERR_CONNECTION", "Dropped at server shutdown"),
+          );
+        }
+        resolve();
+      }, timeout);
+      this.#gone = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** @internal The options every session runs with. */
+  get options(): ServeOptions {
+    return this.#options;
+  }
+
+  /** @internal The application's connection handler. */
+  get handler(): ConnectionHandler {
+    return this.#handler;
+  }
+
+  /** @internal A session's connection is gone. */
+  ended(session: ServerSession): void {
+    this.#open.delete(session);
+    if (this.#open.size === 0 && this.#gone !== null) {
+      const gone = this.#gone;
+      this.#gone = null;
+      gone();
+    }
+  }
+
+  /**
+   * Report an error to `onError`; without one, handler exceptions go to `console.error` and
+   * routine per-connection failures nowhere.
+   */
+  report(error: AdapterError, socket: WebSocket | null, request: UpgradeRequest | null): void {
+    const onError = this.#options.onError;
+    if (onError !== undefined) {
+      try {
+        return onError(error, socket, request);
+      } catch (e) {
+        error = adapterError("ERR_HANDLER", "onError threw", e);
+      }
+    }
+    if (error.code === "ERR_HANDLER") {
+      // deno-lint-ignore no-console
+      console.error(error.cause ?? error);
+    }
+  }
+}
+
+/** The sessions of each (options, handler) pair used with {@linkcode startServerSession}. */
+const GROUPS = new WeakMap<ServeOptions, Map<ConnectionHandler, ServerSessions>>();
+
+/**
+ * Start a server session for one accepted transport outside a server object (`accept`,
+ * `handleUpgrade`): calls with the same options and handler share one {@linkcode ServerSessions}
+ * (its budget and error reporting).
  * @param options Connection options, hooks and timeouts.
  * @param secure Whether the transport is TLS.
  * @param handler Called with each socket once open.
@@ -75,10 +237,20 @@ export function startServerSession(
   secure: boolean,
   handler: ConnectionHandler,
 ): Driver {
-  const conn = new ServerConnection({ ...options, secure, plainHttp: options.http !== undefined });
-  const session = new ServerSession(conn, options, secure, handler);
-  return session.driver;
+  let byHandler = GROUPS.get(options);
+  if (byHandler === undefined) GROUPS.set(options, byHandler = new Map());
+  let group = byHandler.get(handler);
+  if (group === undefined) byHandler.set(handler, group = new ServerSessions(options, handler));
+  return group.start(secure);
 }
+
+/** Handlers for the driver built only to check options. */
+const NO_HANDLERS: DriverHandlers = {
+  event() {},
+  failure() {},
+  drained() {},
+  uncaught() {},
+};
 
 /**
  * One accepted connection: answers the handshake, then hands the driver's reports to the socket.
@@ -87,49 +259,69 @@ export function startServerSession(
 class ServerSession implements DriverHandlers {
   readonly driver: Driver;
   readonly #conn: ServerConnection;
-  readonly #options: ServeOptions;
+  readonly #server: ServerSessions;
   readonly #secure: boolean;
-  readonly #handler: ConnectionHandler;
   #socket: WebSocket | null = null;
 
   constructor(
     conn: ServerConnection,
-    options: ServeOptions,
+    server: ServerSessions,
     secure: boolean,
-    handler: ConnectionHandler,
+    budget: MemoryBudget,
   ) {
     this.#conn = conn;
-    this.#options = options;
+    this.#server = server;
     this.#secure = secure;
-    this.#handler = handler;
-    this.driver = new Driver(conn, this, options);
+    this.driver = new Driver(conn, this, server.options, budget);
   }
 
   event(ev: ConnectionEvent): void {
     if (this.#socket !== null) return socketEvent(this.#socket, ev);
     const conn = this.#conn;
+    const options = this.#server.options;
     if (ev.type === "request") {
-      return decide(this.driver, conn, ev.request, this.#options.onUpgrade);
+      return decide(this, conn, ev.request, options.onUpgrade);
     }
-    if (ev.type === "http") return answer(this.driver, conn, ev.request, this.#options.http!);
+    if (ev.type === "http") return answer(this, conn, ev.request, options.http!);
     if (ev.type === "open") {
       const socket = serverSocket(this.driver, conn.request!, this.#secure);
       this.#socket = socket;
-      this.#handler(socket, conn.request!);
+      this.#server.handler(socket, conn.request!);
     }
   }
 
-  failure(error: Error): void {
+  failure(error: AdapterError): void {
     if (this.#socket !== null) socketFailure(this.#socket, error);
+    this.#server.report(error, this.#socket, this.#conn.request);
   }
 
   drained(): void {
     if (this.#socket !== null) socketDrained(this.#socket);
   }
+
+  uncaught(error: unknown): void {
+    this.#server.report(
+      adapterError("ERR_HANDLER", "A handler threw", error),
+      this.#socket,
+      this.#conn.request,
+    );
+  }
+
+  closed(): void {
+    this.#server.ended(this);
+  }
+
+  /** Server shutdown: close the socket with `code`, or drop a connection not yet open. */
+  shutDown(code: number, reason: string): void {
+    const conn = this.#conn;
+    if (conn.state === "open") conn.close(code, reason);
+    else if (conn.state === "connecting") conn.abort();
+    this.driver.pump();
+  }
 }
 
 function answer(
-  driver: Driver,
+  session: ServerSession,
   conn: ServerConnection,
   request: HttpRequestHead,
   http: (request: HttpRequestHead) => HttpAnswer | Promise<HttpAnswer>,
@@ -139,14 +331,14 @@ function answer(
     conn.respond(a.status ?? 200, a.headers ?? {}, request.method === "HEAD" ? "" : a.body ?? "");
   };
   const fail = (error: unknown): void => {
-    console.error(error);
+    session.uncaught(error);
     if (conn.state === "connecting") conn.respond(500, {}, "Internal Server Error");
   };
-  run(driver, () => http(request), apply, fail);
+  run(session.driver, () => http(request), apply, fail);
 }
 
 function decide(
-  driver: Driver,
+  session: ServerSession,
   conn: ServerConnection,
   request: UpgradeRequest,
   hook: ServeOptions["onUpgrade"],
@@ -163,11 +355,11 @@ function decide(
     }
   };
   const fail = (error: unknown): void => {
-    console.error(error);
+    session.uncaught(error);
     if (conn.state === "connecting") conn.reject(500);
   };
   if (hook === undefined) return apply(undefined);
-  run(driver, () => hook(request), apply, fail);
+  run(session.driver, () => hook(request), apply, fail);
 }
 
 /** Call a hook that may be synchronous or asynchronous; pump once an async answer is applied. */

@@ -17,7 +17,8 @@ import type { HeaderInit } from "../handshake/_head.ts";
 import type { UpgradeRequest, WebSocketVersion } from "../handshake/rfc6455.ts";
 import { COALESCE_LIMIT, isValidCloseCode } from "../framing/rfc6455.ts";
 import { permessageDeflate } from "../extensions/permessage_deflate.ts";
-import { Driver, type DriverOptions, type Transport } from "./_driver.ts";
+import { Driver, type DriverHandlers, type DriverOptions, type Transport } from "./_driver.ts";
+import type { AdapterError } from "./_errors.ts";
 
 /** Where a client connects. */
 export interface ConnectTarget {
@@ -52,7 +53,7 @@ export type Connector = (
 ) => Promise<Transport>;
 
 /** Options of the client `WebSocket` beyond the standard's two arguments. */
-export interface WebSocketOptions extends ConnectionOptions, DriverOptions {
+export interface WebSocketOptions extends Omit<ConnectionOptions, "streamMessages">, DriverOptions {
   /** Extra request headers (cookies, authorization). */
   headers?: HeaderInit;
   /** `Origin` to declare; none by default (browsers always send one). */
@@ -112,12 +113,6 @@ const CloseEventImpl: typeof CloseEvent =
         this.wasClean = init.wasClean ?? false;
       }
     } as unknown as typeof CloseEvent;
-
-type SocketHandlers = {
-  event(ev: ConnectionEvent): void;
-  failure(e: Error): void;
-  drained(): void;
-};
 
 const encoder = new TextEncoder();
 /** Each socket's driver handlers, for server sessions that route a driver's reports to it. */
@@ -269,6 +264,7 @@ export class WebSocket extends EventTarget {
       protocols: list,
       secure,
     };
+    refuseStreamMessages(options);
     const conn = new ClientConnection(clientOptions);
     const driver = new Driver(conn, new SocketReports(this), options);
     this.#driver = driver;
@@ -469,6 +465,9 @@ export class WebSocket extends EventTarget {
    * want backpressure with the event API.
    */
   drained(threshold = 0): Promise<void> {
+    if (!(threshold >= 0)) {
+      throw new RangeError(`drained() takes a threshold of 0 or more bytes, got ${threshold}`);
+    }
     if (this.bufferedAmount <= threshold) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
@@ -477,6 +476,34 @@ export class WebSocket extends EventTarget {
       };
       (this.#drainWaiters ??= []).push(check);
     });
+  }
+
+  /**
+   * Non-standard: stop reading from the peer (application flow control), so a peer that sends
+   * faster than the application can handle is held back by TCP instead of buffered here.
+   * Messages already received are still delivered. Timeouts do not run while paused.
+   */
+  pause(): void {
+    this.#driver.pause();
+  }
+
+  /** Non-standard: read from the peer again after {@linkcode WebSocket.pause}. */
+  resume(): void {
+    this.#driver.resume();
+  }
+
+  /** Non-standard: whether reading is paused, by `pause()` or because the peer does not read. */
+  get isPaused(): boolean {
+    return this.#driver.paused;
+  }
+
+  /** An `on<type>` handler's call: an exception is reported and goes no further, as in browsers. */
+  #call(handler: Handler, event: Event): void {
+    try {
+      handler.call(this, event);
+    } catch (error) {
+      this.#driver.reportUncaught(error);
+    }
   }
 
   /** Waiters that are still short of room re-register themselves, so take the list first. */
@@ -508,7 +535,7 @@ export class WebSocket extends EventTarget {
           // Only `onmessage` listens: call it without a dispatch, which costs as much as the
           // rest of an echo on some runtimes.
           const onmessage = this.#handlers?.message;
-          if (onmessage !== undefined) callHandler(onmessage.handler, this, event);
+          if (onmessage !== undefined) this.#call(onmessage.handler, event);
         }
         break;
       }
@@ -544,9 +571,9 @@ export class WebSocket extends EventTarget {
   }
 
   /**
-   * Adds a listener. An exception thrown by it is reported (`console.error`) and does not
-   * propagate: Node's and Bun's EventTarget would rethrow it as an uncaught exception and take
-   * a server down with it, where browsers report it and go on.
+   * Adds a listener. An exception thrown by it is reported (a server's `onError`, else
+   * `console.error`) and does not propagate: Node's and Bun's EventTarget would rethrow it as an
+   * uncaught exception and take a server down with it, where browsers report it and go on.
    */
   override addEventListener(
     type: string,
@@ -566,7 +593,7 @@ export class WebSocket extends EventTarget {
           if (typeof listener === "function") listener.call(this, event);
           else listener.handleEvent(event);
         } catch (error) {
-          console.error(error);
+          this.#driver.reportUncaught(error);
         }
       };
       this.#wrappers.set(listener, wrapper);
@@ -616,7 +643,7 @@ export class WebSocket extends EventTarget {
     const h = this.#handlers![type]!;
     if (type === "message") this.#messageHandlerRegistered = true;
     if (eventTargetCallsOnProperties()) return; // it would be called twice
-    h.listener = (e: Event) => callHandler(h.handler, this, e);
+    h.listener = (e: Event) => this.#call(h.handler, e);
     super.addEventListener(type, h.listener);
   }
 }
@@ -625,17 +652,8 @@ export class WebSocket extends EventTarget {
 // deno-lint-ignore no-explicit-any
 type Handler = NonNullable<WebSocketEventHandler<any>>;
 
-/** An `on<type>` handler's call: an exception is reported and goes no further, as in browsers. */
-function callHandler(handler: Handler, socket: WebSocket, event: Event): void {
-  try {
-    handler.call(socket, event);
-  } catch (error) {
-    console.error(error);
-  }
-}
-
 /** What a driver reports, passed on to the socket it drives (client sockets). */
-class SocketReports implements SocketHandlers {
+class SocketReports implements DriverHandlers {
   readonly #socket: WebSocket;
   constructor(socket: WebSocket) {
     this.#socket = socket;
@@ -643,11 +661,16 @@ class SocketReports implements SocketHandlers {
   event(ev: ConnectionEvent): void {
     socketEvent(this.#socket, ev);
   }
-  failure(error: Error): void {
+  failure(error: AdapterError): void {
     socketFailure(this.#socket, error);
   }
   drained(): void {
     socketDrained(this.#socket);
+  }
+  uncaught(error: unknown): void {
+    // A client has no server to report to: as browsers report a listener's exception.
+    // deno-lint-ignore no-console
+    console.error(error);
   }
 }
 
@@ -756,6 +779,19 @@ export function clientExtensions(
   if (options.extensions !== undefined) return options.extensions;
   const legacy = options.version === "hixie-75" || options.version === "hixie-76";
   return legacy ? [] : [permessageDeflate()];
+}
+
+/**
+ * @internal The browser-style sockets deliver whole messages; fragment events have no place in
+ * their API, so the core's `streamMessages` is refused rather than silently dropping messages.
+ */
+export function refuseStreamMessages(options: object): void {
+  if ((options as { streamMessages?: unknown }).streamMessages) {
+    throw new TypeError(
+      "Option streamMessages is not supported by WebSocket, whose events carry whole " +
+        "messages; use the core Connection for fragment events",
+    );
+  }
 }
 
 function sendableCode(code: number): boolean {

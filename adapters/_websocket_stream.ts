@@ -14,7 +14,12 @@
 import { ClientConnection } from "../core/client.ts";
 import type { ConnectionEvent } from "../core/connection.ts";
 import { Driver } from "./_driver.ts";
-import { clientExtensions, type Connector, type WebSocketOptions } from "./_websocket.ts";
+import {
+  clientExtensions,
+  type Connector,
+  refuseStreamMessages,
+  type WebSocketOptions,
+} from "./_websocket.ts";
 
 /** What `opened` resolves with. */
 export interface WebSocketStreamConnection {
@@ -131,6 +136,7 @@ export class WebSocketStream {
       for (const w of drainWaiters.splice(0)) w();
     };
 
+    refuseStreamMessages(options);
     const conn = new ClientConnection({
       ...options,
       extensions: clientExtensions(options),
@@ -147,7 +153,7 @@ export class WebSocketStream {
             break;
           case "message":
             readController.enqueue(ev.data);
-            if ((readController.desiredSize ?? 1) <= 0) driver.transport.pauseReading();
+            if ((readController.desiredSize ?? 1) <= 0) driver.pause();
             break;
           case "error":
             failure ??= ev.error;
@@ -181,6 +187,8 @@ export class WebSocketStream {
         failure ??= error;
       },
       drained: wakeWriters,
+      // deno-lint-ignore no-console
+      uncaught: (error) => console.error(error),
     }, options);
     this.#driver = driver;
 
@@ -188,7 +196,7 @@ export class WebSocketStream {
       start: (c) => {
         readController = c;
       },
-      pull: () => driver.transport.resumeReading(),
+      pull: () => driver.resume(),
       cancel: () => {
         if (conn.state === "open") conn.close(1000);
         driver.pump();

@@ -63,7 +63,7 @@ import type { Transport } from "./_driver.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
-  startServerSession,
+  ServerSessions,
   type WebSocketServer,
 } from "./_session.ts";
 import {
@@ -150,11 +150,12 @@ export interface ServeOptions extends SessionServeOptions {
  */
 export function serve(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
   const secure = options.tls !== undefined;
+  const sessions = new ServerSessions(options, handler);
   const socket: BunSocketHandler = {
     ...HANDLER,
     open(s) {
       s.setNoDelay?.(true);
-      const driver = startServerSession(options, secure, handler);
+      const driver = sessions.start(secure);
       // The driver has the sink's methods: no forwarding closures per connection.
       const transport = new BunTransport(driver);
       transport.opened(s);
@@ -171,10 +172,16 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   let stopped: Promise<void> | null = null;
   return {
     listening: Promise.resolve({ hostname: listener.hostname, port: listener.port }),
-    close: () => {
-      // Stop accepting; connections already open stay open.
-      stopped ??= Promise.resolve().then(() => listener.stop(false));
+    close: (closeOptions) => {
+      // Stop accepting, then close the open connections with a closing handshake.
+      stopped ??= Promise.resolve().then(() => {
+        listener.stop(false);
+        return sessions.closeAll(closeOptions);
+      });
       return stopped;
+    },
+    get connections() {
+      return sessions.size;
     },
   };
 }

@@ -24,7 +24,7 @@ import type { Transport } from "./_driver.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
-  startServerSession,
+  ServerSessions,
   type WebSocketServer,
 } from "./_session.ts";
 import {
@@ -87,11 +87,12 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
     ? deno().listen({ port, hostname })
     : deno().listenTls({ port, hostname, cert: options.tls.cert, key: options.tls.key });
   const secure = options.tls !== undefined;
+  const sessions = new ServerSessions(options, handler);
   const accepting = (async () => {
     try {
       for await (const conn of listener) {
         conn.setNoDelay?.(true);
-        const driver = startServerSession(options, secure, handler);
+        const driver = sessions.start(secure);
         // The driver has the sink's methods: no forwarding closures per connection.
         driver.attach(new DenoTransport(conn, driver));
       }
@@ -101,13 +102,16 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   })();
   return {
     listening: Promise.resolve({ hostname: listener.addr.hostname, port: listener.addr.port }),
-    close: async () => {
+    close: async (closeOptions) => {
       try {
         listener.close();
       } catch {
         // Already closed.
       }
-      await accepting;
+      await Promise.all([accepting, sessions.closeAll(closeOptions)]);
+    },
+    get connections() {
+      return sessions.size;
     },
   };
 }

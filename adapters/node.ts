@@ -53,10 +53,11 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
-import type { Transport } from "./_driver.ts";
+import type { Driver, Transport } from "./_driver.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
+  ServerSessions,
   startServerSession,
   type WebSocketServer,
 } from "./_session.ts";
@@ -124,9 +125,10 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   const port = options.port ?? 9001;
   const hostname = options.hostname ?? "127.0.0.1";
   const secure = options.tls !== undefined;
+  const sessions = new ServerSessions(options, handler);
   const accept = (socket: net.Socket): void => {
     socket.setNoDelay(true);
-    runSession(socket, options, secure, handler, null);
+    runSession(socket, sessions.start(secure), null);
   };
   // allowHalfOpen: a peer's FIN is reported to the driver, which closes after our close frame.
   const server: net.Server = options.tls === undefined
@@ -152,11 +154,15 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   });
   return {
     listening,
-    close: async () => {
+    close: async (closeOptions) => {
       await listening.catch(() => {});
-      // The listening socket is closed when close() returns. Its callback would wait for every
-      // open connection to end, and open connections stay open.
+      // The listening socket is closed when close() returns; its callback would wait for every
+      // connection to end, which closeAll sees to.
       if (server.listening) server.close();
+      await sessions.closeAll(closeOptions);
+    },
+    get connections() {
+      return sessions.size;
     },
   };
 }
@@ -193,6 +199,16 @@ export function handleUpgrade(
   options: UpgradeOptions,
   handler: ConnectionHandler,
 ): void {
+  upgrade(request, socket, head, (secure) => startServerSession(options, secure, handler));
+}
+
+/** Take over an upgrade's socket with a session that `start` makes (given whether it is TLS). */
+function upgrade(
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Uint8Array,
+  start: (secure: boolean) => Driver,
+): void {
   const s = socket as net.Socket;
   s.setTimeout?.(0);
   s.setNoDelay?.(true);
@@ -200,13 +216,12 @@ export function handleUpgrade(
   const requestHead = rebuildHead(request);
   const all = head.length === 0 ? requestHead : Buffer.concat([requestHead, head]);
   const first = new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
-  runSession(s, options, secure, handler, first);
+  runSession(s, start(secure), first);
 }
 
 interface Route {
   matches(request: IncomingMessage): boolean;
-  options: UpgradeOptions;
-  handler: ConnectionHandler;
+  sessions: ServerSessions;
 }
 
 /** The endpoints attached to each server, served by one `upgrade` listener per server. */
@@ -250,7 +265,7 @@ export function attach(
     const listener: UpgradeListener = (request, socket, head) => {
       const route = routes.find((r) => r.matches(request));
       if (route !== undefined) {
-        return handleUpgrade(request, socket, head, route.options, route.handler);
+        return upgrade(request, socket, head, (secure) => route.sessions.start(secure));
       }
       // Some other listener's endpoint, or nobody's.
       if (server.listenerCount("upgrade") > 1) return;
@@ -261,7 +276,10 @@ export function attach(
     server.on("upgrade", listener);
   }
   const { path, ...upgradeOptions } = options;
-  const route: Route = { matches: matcher(path), options: upgradeOptions, handler };
+  const route: Route = {
+    matches: matcher(path),
+    sessions: new ServerSessions(upgradeOptions, handler),
+  };
   entry.routes.push(route);
   const listening = new Promise<{ hostname: string; port: number }>((resolve) => {
     const resolveAddress = (): void => {
@@ -275,7 +293,7 @@ export function attach(
   });
   return {
     listening,
-    close: () => {
+    close: (closeOptions) => {
       const current = ROUTES.get(server);
       if (current !== undefined) {
         const i = current.routes.indexOf(route);
@@ -285,7 +303,10 @@ export function attach(
           ROUTES.delete(server);
         }
       }
-      return Promise.resolve();
+      return route.sessions.closeAll(closeOptions);
+    },
+    get connections() {
+      return route.sessions.size;
     },
   };
 }
@@ -331,15 +352,8 @@ function rebuildHead(request: IncomingMessage): Buffer {
   return Buffer.from(head + "\r\n", "latin1");
 }
 
-/** Start a server session on an accepted socket; `first` holds bytes read before (the head). */
-function runSession(
-  socket: net.Socket,
-  options: SessionServeOptions,
-  secure: boolean,
-  handler: ConnectionHandler,
-  first: Uint8Array | null,
-): void {
-  const driver = startServerSession(options, secure, handler);
+/** Run a server session's driver on a socket; `first` holds bytes read before (the head). */
+function runSession(socket: net.Socket, driver: Driver, first: Uint8Array | null): void {
   // The driver has the sink's methods: no forwarding closures per connection.
   const transport = new NodeTransport(socket, driver);
   driver.attach(transport);

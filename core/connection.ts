@@ -172,6 +172,10 @@ export abstract class Connection implements FrameSink {
   #shouldCloseTransport = false;
   #closeSent = false;
   #closeEmitted = false;
+  /** The adapter's write buffer is over its high-water mark: automatic pongs wait here. */
+  #outputBlocked = false;
+  /** The payload of the most recent ping not yet answered while output was blocked. */
+  #pendingPong: Uint8Array | null = null;
 
   readonly #maxMessageSize: number;
   readonly #maxFragments: number;
@@ -269,6 +273,29 @@ export abstract class Connection implements FrameSink {
   }
 
   /**
+   * Payload bytes received so far of a message that has not completed (0 between messages).
+   * They are held in memory until the message ends, so servers budget them across connections.
+   */
+  get incompleteMessageBytes(): number {
+    return this.#msgOpcode === 0 ? 0 : this.#msgBytes;
+  }
+
+  /**
+   * Whether the adapter's write buffer is backed up (over its high-water mark). While it is,
+   * automatic pongs are coalesced: only the most recent ping is answered (RFC 6455 §5.5.3
+   * allows it), once this is set back to false, so a peer that pings and never reads cannot
+   * grow the output without bound.
+   */
+  get outputBlocked(): boolean {
+    return this.#outputBlocked;
+  }
+
+  set outputBlocked(blocked: boolean) {
+    this.#outputBlocked = blocked;
+    if (!blocked) this.#flushPong();
+  }
+
+  /**
    * Feed bytes received from the peer. Never throws; results appear through `nextEvent()` and
    * `takeOutput()`. The chunk belongs to the connection afterwards (it may be unmasked in place
    * and delivered as a view), so do not reuse its memory.
@@ -288,7 +315,10 @@ export abstract class Connection implements FrameSink {
    * 1006 follows unless the closing handshake had completed.
    */
   receiveEnd(): void {
-    if (this.#state !== "closed" && this.#parser !== null && (this.#input.length > 0 || this.#parser.paused)) {
+    if (
+      this.#state !== "closed" && this.#parser !== null &&
+      (this.#input.length > 0 || this.#parser.paused)
+    ) {
       this.#eofPending = true; // after the queued bytes have been parsed
       return;
     }
@@ -301,7 +331,14 @@ export abstract class Connection implements FrameSink {
     // In hixie-75 the transport closing is the only close there is, so it is a clean one.
     if (this.#hixie === 75 && this.#state === "open") return this.#finish(1005, "", true);
     if (this.#state === "connecting" && this.role === "client") {
-      this.#emitError(new ProtocolError("HANDSHAKE_BAD_RESPONSE", "Connection closed before the handshake completed", 0, 0));
+      this.#emitError(
+        new ProtocolError(
+          "HANDSHAKE_BAD_RESPONSE",
+          "Connection closed before the handshake completed",
+          0,
+          0,
+        ),
+      );
     }
     this.#finish(1006, "", false);
   }
@@ -313,6 +350,25 @@ export abstract class Connection implements FrameSink {
   abort(): void {
     this.#shouldCloseTransport = true;
     if (this.#state !== "closed") this.#finish(1006, "", false);
+  }
+
+  /**
+   * Fail the connection from this side (RFC 6455 §7.1.7) for a reason of the adapter's or the
+   * application's — a timeout, a limit, a slow consumer: send a close frame with `code` and
+   * `reason` (where the revision has one), stop reading, and close without waiting for the
+   * peer's close frame. Emits `close` with 1006 (not clean) unless already closed; the adapter
+   * closes the transport once the output is written. Before the handshake completed it aborts.
+   * @param code 1000-1003, 1007-1014 or 3000-4999 (1001 going away, 1008 policy, 1013 try later).
+   * @param reason Up to 123 bytes of UTF-8.
+   */
+  fail(code: number, reason = ""): void {
+    const reasonBytes = closeReason(code, reason);
+    if (this.#state === "connecting") return this.abort();
+    if (this.#state === "closed") return;
+    this.#parser?.stop();
+    if (!this.#closeSent) this.#sendClose(code, reasonBytes);
+    this.#shouldCloseTransport = true;
+    this.#finish(1006, "", false);
   }
 
   /** The next event, or null when there is none. Parses queued input as needed. */
@@ -343,7 +399,10 @@ export abstract class Connection implements FrameSink {
   send(data: string | Uint8Array): void {
     const opcode = this.#checkData(data, "send");
     if (this.#sending !== 0) {
-      throw new UsageError("ERR_MESSAGE_IN_PROGRESS", "Cannot send: a fragmented message is in progress");
+      throw new UsageError(
+        "ERR_MESSAGE_IN_PROGRESS",
+        "Cannot send: a fragmented message is in progress",
+      );
     }
     const size = this.#fragmentSize;
     if (
@@ -367,7 +426,12 @@ export abstract class Connection implements FrameSink {
     }
     for (let i = 0; i < payload.length; i += size) {
       const end = Math.min(i + size, payload.length);
-      this.#queueFrame(i === 0 ? opcode : OP_CONTINUATION, end === payload.length, i === 0 ? rsv : 0, payload.subarray(i, end));
+      this.#queueFrame(
+        i === 0 ? opcode : OP_CONTINUATION,
+        end === payload.length,
+        i === 0 ? rsv : 0,
+        payload.subarray(i, end),
+      );
     }
   }
 
@@ -413,16 +477,7 @@ export abstract class Connection implements FrameSink {
    * @param reason Up to 123 bytes of UTF-8; needs a code.
    */
   close(code?: number, reason = ""): void {
-    if (code !== undefined && (!Number.isInteger(code) || !isValidCloseCode(code))) {
-      throw new RangeError(`Invalid close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
-    }
-    const reasonBytes = encoder.encode(reason);
-    if (reasonBytes.length > MAX_CONTROL_PAYLOAD - 2) {
-      throw new RangeError("Close reason is longer than 123 bytes in UTF-8");
-    }
-    if (code === undefined && reasonBytes.length > 0) {
-      throw new TypeError("A close reason needs a close code");
-    }
+    const reasonBytes = closeReason(code, reason);
     if (this.#state === "connecting") return this.abort();
     if (this.#state !== "open") return;
     if (this.#hixie === 75) {
@@ -466,7 +521,10 @@ export abstract class Connection implements FrameSink {
     this.#state = "open";
     this.#hixie = version === "hixie-76" ? 76 : version === "hixie-75" ? 75 : 0;
     this.#parser = this.#hixie !== 0
-      ? new HixieParser(this, { maxMessageSize: this.#maxMessageSize, closeFrame: this.#hixie === 76 })
+      ? new HixieParser(this, {
+        maxMessageSize: this.#maxMessageSize,
+        closeFrame: this.#hixie === 76,
+      })
       : new FrameParser(this, {
         expectMasked: this.role === "server",
         // Control frames (up to 125 bytes) are not messages; data frames above the message
@@ -515,12 +573,22 @@ export abstract class Connection implements FrameSink {
     }
     if (opcode === OP_CONTINUATION) {
       if (this.#msgOpcode === 0) {
-        return this.#fail(1002, "FRAME_CONTINUATION", "Continuation frame without a message in progress");
+        return this.#fail(
+          1002,
+          "FRAME_CONTINUATION",
+          "Continuation frame without a message in progress",
+        );
       }
-      if (rsv !== 0) return this.#fail(1002, "FRAME_RSV", "Continuation frame has reserved bits set");
+      if (rsv !== 0) {
+        return this.#fail(1002, "FRAME_RSV", "Continuation frame has reserved bits set");
+      }
     } else {
       if (this.#msgOpcode !== 0) {
-        return this.#fail(1002, "FRAME_CONTINUATION", "New message started before the previous one ended");
+        return this.#fail(
+          1002,
+          "FRAME_CONTINUATION",
+          "New message started before the previous one ended",
+        );
       }
       this.#msgOpcode = opcode;
       this.#msgRsv = rsv;
@@ -529,10 +597,20 @@ export abstract class Connection implements FrameSink {
       this.#heldFirst = true;
     }
     if (++this.#msgFragments > this.#maxFragments) {
-      return this.#fail(1009, "MESSAGE_TOO_MANY_FRAGMENTS", `Message has more than ${this.#maxFragments} fragments`);
+      return this.#fail(
+        1009,
+        "MESSAGE_TOO_MANY_FRAGMENTS",
+        `Message has more than ${this.#maxFragments} fragments`,
+      );
     }
-    if (this.#msgBytes + length + FRAGMENT_OVERHEAD * (this.#msgFragments - 1) > this.#maxMessageSize) {
-      return this.#fail(1009, "MESSAGE_TOO_BIG", `Message exceeds the limit of ${this.#maxMessageSize} bytes`);
+    if (
+      this.#msgBytes + length + FRAGMENT_OVERHEAD * (this.#msgFragments - 1) > this.#maxMessageSize
+    ) {
+      return this.#fail(
+        1009,
+        "MESSAGE_TOO_BIG",
+        `Message exceeds the limit of ${this.#maxMessageSize} bytes`,
+      );
     }
     return true;
   }
@@ -547,9 +625,16 @@ export abstract class Connection implements FrameSink {
       return true;
     }
     this.#msgBytes += n;
-    if (this.#frameLength < 0 && this.#msgBytes + FRAGMENT_OVERHEAD * (this.#msgFragments - 1) > this.#maxMessageSize) {
+    if (
+      this.#frameLength < 0 &&
+      this.#msgBytes + FRAGMENT_OVERHEAD * (this.#msgFragments - 1) > this.#maxMessageSize
+    ) {
       // Frames of unknown length (hixie) are checked as their bytes arrive.
-      return this.#fail(1009, "MESSAGE_TOO_BIG", `Message exceeds the limit of ${this.#maxMessageSize} bytes`);
+      return this.#fail(
+        1009,
+        "MESSAGE_TOO_BIG",
+        `Message exceeds the limit of ${this.#maxMessageSize} bytes`,
+      );
     }
     if (this.#msgRsv !== 0) {
       // Transformed by an extension: collect, decode at the end.
@@ -589,11 +674,16 @@ export abstract class Connection implements FrameSink {
   frameEnd(): boolean {
     const opcode = this.#frameOpcode;
     if (opcode >= OP_CLOSE) {
-      const payload = this.#ctrlLength === 0 ? new Uint8Array(0) : this.#ctrl!.slice(0, this.#ctrlLength);
+      const payload = this.#ctrlLength === 0
+        ? new Uint8Array(0)
+        : this.#ctrl!.slice(0, this.#ctrlLength);
       if (opcode === OP_CLOSE) return this.#receiveClose(payload);
       if (this.#state !== "open") return true;
       if (opcode === OP_PING) {
-        if (this.#autoPong) this.#queueFrame(OP_PONG, true, 0, payload);
+        if (this.#autoPong) {
+          this.#pendingPong = payload;
+          if (!this.#outputBlocked) this.#flushPong();
+        }
         this.emit({ type: "ping", data: payload });
       } else if (opcode === OP_PONG) {
         this.emit({ type: "pong", data: payload });
@@ -628,9 +718,15 @@ export abstract class Connection implements FrameSink {
     const opcode = this.#msgOpcode;
     let data: string | Uint8Array;
     if (this.#msgRsv !== 0) {
-      const decoded = this.#extension!.decode(joinParts(this.#msgParts, this.#msgBytes), this.#msgRsv, this.#maxMessageSize);
+      const decoded = this.#extension!.decode(
+        joinParts(this.#msgParts, this.#msgBytes),
+        this.#msgRsv,
+        this.#maxMessageSize,
+      );
       this.#msgParts.length = 0;
-      if (decoded instanceof ProtocolError) return this.#fail(decoded.closeCode, decoded.code, decoded.message);
+      if (decoded instanceof ProtocolError) {
+        return this.#fail(decoded.closeCode, decoded.code, decoded.message);
+      }
       if (opcode === OP_TEXT) {
         const text = decodeUtf8(decoded);
         if (text === null) return this.#failUtf8();
@@ -682,12 +778,18 @@ export abstract class Connection implements FrameSink {
   #receiveClose(payload: Uint8Array): boolean {
     let code = 1005;
     let reason = "";
-    if (payload.length === 1) return this.#fail(1002, "FRAME_CLOSE_PAYLOAD", "Close frame payload is 1 byte long");
+    if (payload.length === 1) {
+      return this.#fail(1002, "FRAME_CLOSE_PAYLOAD", "Close frame payload is 1 byte long");
+    }
     if (payload.length >= 2) {
       code = (payload[0] << 8) | payload[1];
-      if (!isValidCloseCode(code)) return this.#fail(1002, "FRAME_CLOSE_CODE", `Invalid close code ${code}`);
+      if (!isValidCloseCode(code)) {
+        return this.#fail(1002, "FRAME_CLOSE_CODE", `Invalid close code ${code}`);
+      }
       const text = decodeUtf8(payload.subarray(2));
-      if (text === null) return this.#fail(1007, "TEXT_INVALID_UTF8", "Close reason is not valid UTF-8");
+      if (text === null) {
+        return this.#fail(1007, "TEXT_INVALID_UTF8", "Close reason is not valid UTF-8");
+      }
       reason = text;
     }
     this.#parser!.stop();
@@ -743,7 +845,17 @@ export abstract class Connection implements FrameSink {
     this.emit({ type: "close", code, reason, wasClean });
   }
 
+  /** Answer the most recent unanswered ping, if any. */
+  #flushPong(): void {
+    const payload = this.#pendingPong;
+    if (payload === null) return;
+    this.#pendingPong = null;
+    if (!this.#closeSent) this.#queueFrame(OP_PONG, true, 0, payload);
+  }
+
   #sendClose(code: number, reason: Uint8Array): void {
+    // A ping answered before our close frame, never after it.
+    this.#flushPong();
     let payload = EMPTY;
     if (code !== 1005) {
       payload = new Uint8Array(2 + reason.length);
@@ -818,6 +930,21 @@ export function joinParts(parts: Uint8Array[], total: number): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** Check a close code and reason as an endpoint may send them; the reason's UTF-8 bytes. */
+function closeReason(code: number | undefined, reason: string): Uint8Array {
+  if (code !== undefined && (!Number.isInteger(code) || !isValidCloseCode(code))) {
+    throw new RangeError(`Invalid close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
+  }
+  const reasonBytes = encoder.encode(reason);
+  if (reasonBytes.length > MAX_CONTROL_PAYLOAD - 2) {
+    throw new RangeError("Close reason is longer than 123 bytes in UTF-8");
+  }
+  if (code === undefined && reasonBytes.length > 0) {
+    throw new TypeError("A close reason needs a close code");
+  }
+  return reasonBytes;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -480,21 +480,46 @@ describe("node adapter: serve and the client", () => {
     }
   });
 
-  test("close() stops listening at once and leaves open connections open", async () => {
+  test("close() stops listening and closes open sockets with 1001, resolving once they are gone", async () => {
     const own = serve({ port: 0 }, echo);
     const p = (await own.listening).port;
     const ws = new WebSocket(`ws://127.0.0.1:${p}/`);
     await once(ws, "open");
-    const started = Date.now();
+    assert.equal(own.connections, 1);
+    const closed = once<CloseEvent>(ws, "close");
     await own.close();
-    assert.ok(Date.now() - started < 1000, "close() waited for the open connection");
+    assert.equal(own.connections, 0, "close() resolved before its connections were gone");
+    const e = await closed;
+    assert.equal(e.code, 1001);
+    assert.equal(e.reason, "Server shutting down");
+    assert.equal(e.wasClean, true);
     const late = new WebSocket(`ws://127.0.0.1:${p}/`);
     assert.match(String((await once<Event & { message?: string }>(late, "error")).message), /ECONNREFUSED/);
-    const got = messages(ws, 1);
-    ws.send("after close()");
-    assert.deepEqual(await got, ["after close()"]);
-    ws.close();
-    await once(ws, "close");
+  });
+
+  test("close({ code, reason, timeout }) drops a peer that does not answer the close frame", async () => {
+    const own = serve({ port: 0 }, echo);
+    const p = (await own.listening).port;
+    const raw = net.connect(p, "127.0.0.1");
+    raw.on("error", () => {});
+    raw.write(
+      "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    let received = Buffer.alloc(0);
+    raw.on("data", (d: Buffer) => (received = Buffer.concat([received, d])));
+    const deadline = Date.now() + 5000;
+    while (own.connections === 0 || !received.includes("\r\n\r\n")) {
+      assert.ok(Date.now() < deadline, "the raw client did not open");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const started = Date.now();
+    await own.close({ code: 1012, reason: "restart", timeout: 200 });
+    assert.equal(own.connections, 0);
+    assert.ok(Date.now() - started < 3000, "close() waited past its timeout");
+    const frame = Buffer.from([0x88, 0x09, 0x03, 0xf4, ...Buffer.from("restart")]);
+    assert.ok(received.includes(frame), "the server sent close 1012 with its reason");
+    raw.destroy();
   });
 
   test("WebSocketStream: a paused reader stops the socket being read, so a sender waiting on drained() stalls", { timeout: 60_000 }, async () => {
