@@ -424,6 +424,9 @@ function longestMatch(
  */
 function fastLoop(z: Lz77, last: boolean): void {
   const w = z.window;
+  const v = z.view;
+  /** Positions whose four hashed bytes are all inside the window (the rest hash three). */
+  const safe = w.length - 4;
   const head = z.head;
   const prev = z.prev;
   const mask = z.hashMask;
@@ -438,7 +441,9 @@ function fastLoop(z: Lz77, last: boolean): void {
     let matchLength = 0;
     if (lookahead >= MIN_MATCH) {
       const h = Math.imul(
-        w[strstart] | (w[strstart + 1] << 8) | (w[strstart + 2] << 16) | (w[strstart + 3] << 24),
+        strstart <= safe
+          ? v.getInt32(strstart, true)
+          : w[strstart] | (w[strstart + 1] << 8) | (w[strstart + 2] << 16),
         HASH_MUL,
       ) >>> shift;
       const cand = head[h];
@@ -466,9 +471,10 @@ function fastLoop(z: Lz77, last: boolean): void {
       if (matchLength <= maxInsert && lookahead >= MIN_MATCH) {
         const stop = strstart + matchLength;
         for (let p = strstart + 1; p < stop; p++) {
-          const h =
-            Math.imul(w[p] | (w[p + 1] << 8) | (w[p + 2] << 16) | (w[p + 3] << 24), HASH_MUL) >>>
-            shift;
+          const h = Math.imul(
+            p <= safe ? v.getInt32(p, true) : w[p] | (w[p + 1] << 8) | (w[p + 2] << 16),
+            HASH_MUL,
+          ) >>> shift;
           prev[p & mask] = head[h];
           head[h] = p;
         }
@@ -491,6 +497,9 @@ function fastLoop(z: Lz77, last: boolean): void {
 /** Lazy matching (zlib's deflate_slow, levels 4-9); same contract as {@linkcode fastLoop}. */
 function slowLoop(z: Lz77, last: boolean): void {
   const w = z.window;
+  const v = z.view;
+  /** Positions whose four hashed bytes are all inside the window (the rest hash three). */
+  const safe = w.length - 4;
   const head = z.head;
   const prev = z.prev;
   const mask = z.hashMask;
@@ -511,7 +520,9 @@ function slowLoop(z: Lz77, last: boolean): void {
     matchLength = MIN_MATCH - 1;
     if (lookahead >= MIN_MATCH) {
       const h = Math.imul(
-        w[strstart] | (w[strstart + 1] << 8) | (w[strstart + 2] << 16) | (w[strstart + 3] << 24),
+        strstart <= safe
+          ? v.getInt32(strstart, true)
+          : w[strstart] | (w[strstart + 1] << 8) | (w[strstart + 2] << 16),
         HASH_MUL,
       ) >>> shift;
       const cand = head[h];
@@ -542,9 +553,10 @@ function slowLoop(z: Lz77, last: boolean): void {
       const stop = strstart + prevLength - 2;
       const insertStop = stop < maxInsert ? stop : maxInsert;
       for (let p = strstart + 1; p <= insertStop; p++) {
-        const h =
-          Math.imul(w[p] | (w[p + 1] << 8) | (w[p + 2] << 16) | (w[p + 3] << 24), HASH_MUL) >>>
-          shift;
+        const h = Math.imul(
+          p <= safe ? v.getInt32(p, true) : w[p] | (w[p + 1] << 8) | (w[p + 2] << 16),
+          HASH_MUL,
+        ) >>> shift;
         prev[p & mask] = head[h];
         head[h] = p;
       }
@@ -1018,12 +1030,18 @@ function fill(bw: BitWriter, z: Lz77, wsize: number): void {
   }
 }
 
-/** Subtract `wsize` from the first `n` positions of a chain table; those that fall out become 0. */
+/**
+ * Subtract `wsize` from the first `n` positions of a chain table; those that fall out become 0.
+ * Positions are below 2 * wsize, a power of two, so a position v slides to v & (wsize - 1) when
+ * its wsize bit is set and to 0 otherwise: branch-free, two 16-bit entries per 32-bit word.
+ */
 function slide(table: Uint16Array, n: number, wsize: number): void {
-  // Branch-free: positions are random, so a conditional would mispredict half the time.
-  for (let i = 0; i < n; i++) {
-    const v = table[i] - wsize;
-    table[i] = v & ~(v >> 31);
+  const words = new Uint32Array(table.buffer, table.byteOffset, n >> 1);
+  const shift = 31 - Math.clz32(wsize);
+  const low = wsize - 1;
+  for (let i = 0; i < words.length; i++) {
+    const x = words[i];
+    words[i] = x & (((x >>> shift) & 0x10001) * low);
   }
 }
 
