@@ -1313,3 +1313,75 @@ describe("extensions", () => {
     assert.equal(only(events, "error").error.code, "HANDSHAKE_BAD_EXTENSION");
   });
 });
+
+describe("limits an adapter drives: coalesced pongs, failing from this side, held bytes", () => {
+  test("while output is blocked, 1,000 pings get one pong, with the last ping's payload, once unblocked", () => {
+    for (const conn of [serverAfterHandshake(), clientAfterHandshake()]) {
+      conn.outputBlocked = true;
+      const ping = (i: number) =>
+        conn.role === "server" ? maskedFrame(OP_PING, `p${i}`) : serverFrame(OP_PING, `p${i}`);
+      conn.receive(concat(Array.from({ length: 1000 }, (_, i) => ping(i))));
+      assert.equal(types(drain(conn)).filter((t) => t === "ping").length, 1000);
+      assert.deepEqual(frames(conn), [], `${conn.role}: no pong while blocked`);
+      conn.outputBlocked = false;
+      const sent = frames(conn);
+      assert.deepEqual(sent.map((f) => [f.opcode, new TextDecoder().decode(f.payload)]), [
+        [OP_PONG, "p999"],
+      ]);
+      assert.deepEqual(frames(conn), [], "answered once");
+    }
+  });
+
+  test("pings are answered at once while output is not blocked", () => {
+    const server = serverAfterHandshake();
+    server.receive(concat([maskedFrame(OP_PING, "a"), maskedFrame(OP_PING, "b")]));
+    drain(server);
+    assert.deepEqual(frames(server).map((f) => [f.opcode, new TextDecoder().decode(f.payload)]), [
+      [OP_PONG, "a"],
+      [OP_PONG, "b"],
+    ]);
+  });
+
+  test("a pong held while blocked goes out before our close frame, never after it", () => {
+    const server = serverAfterHandshake();
+    server.outputBlocked = true;
+    server.receive(maskedFrame(OP_PING, "last"));
+    drain(server);
+    server.close(1000);
+    assert.deepEqual(frames(server).map((f) => f.opcode), [OP_PONG, OP_CLOSE]);
+    server.outputBlocked = false;
+    assert.deepEqual(frames(server), []);
+  });
+
+  test("fail(code, reason) sends that close frame, stops reading and closes without waiting", () => {
+    const server = serverAfterHandshake();
+    server.fail(1013, "try again later");
+    const sent = frames(server);
+    assert.deepEqual(sent.map((f) => f.opcode), [OP_CLOSE]);
+    assert.deepEqual(readClose(sent[0].payload), { code: 1013, reason: "try again later" });
+    assert.equal(server.state, "closed");
+    assert.equal(server.shouldCloseTransport, true);
+    const events = drain(server);
+    assert.deepEqual(normalize(events), [
+      { type: "close", code: 1006, reason: "", wasClean: false },
+    ]);
+    server.receive(maskedFrame(OP_TEXT, "ignored"));
+    assert.deepEqual(drain(server), []);
+    assert.throws(() => server.fail(999), RangeError);
+  });
+
+  test("incompleteMessageBytes counts a message's payload until it completes", () => {
+    const server = serverAfterHandshake();
+    const whole = maskedFrame(OP_BINARY, new Uint8Array(1000));
+    // Header: 2 bytes, a 16-bit length, the 4-byte masking key.
+    server.receive(whole.slice(0, 8 + 400));
+    drain(server);
+    assert.equal(server.incompleteMessageBytes, 400);
+    server.receive(whole.slice(8 + 400));
+    drain(server);
+    assert.equal(server.incompleteMessageBytes, 0);
+    server.receive(maskedFrame(OP_TEXT, "abc", { fin: false }));
+    drain(server);
+    assert.equal(server.incompleteMessageBytes, 3);
+  });
+});
