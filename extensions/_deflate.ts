@@ -15,7 +15,7 @@
  *   15 bits), so a peer that asked for a small window can always decode.
  *
  * The match finders follow zlib's (greedy for levels 1-3, lazy for 4-9, with zlib's table of
- * chain lengths), with a multiplicative hash of three bytes.
+ * chain lengths), with a multiplicative hash of four bytes (three at the end of the window).
  *
  * @module
  */
