@@ -137,6 +137,8 @@ export class Driver {
   readonly #backpressure: "pause" | "close" | "none";
   readonly #budget: MemoryBudget | null;
   #pumping = false;
+  /** A pump was asked for while one ran (a handler sent, a limit failed the connection). */
+  #again = false;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerPhase: string | null = null;
   /** Registered with the shared sweeper (idle, message and keepalive checks). */
@@ -303,36 +305,46 @@ export class Driver {
    * decisions. Re-entrant calls (a handler that sends) fold into the running pump.
    */
   pump(): void {
-    if (this.#pumping) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
     this.#pumping = true;
     try {
-      const conn = this.conn;
-      // Handlers that act (accept, send) queue their events on the queue drained here.
-      for (let ev = conn.nextEvent(); ev !== null; ev = conn.nextEvent()) {
-        try {
-          this.#handlers.event(ev);
-        } catch (error) {
-          // An application bug must not take the server down with it.
-          this.reportUncaught(error);
-        }
-      }
-      if (this.#budget !== null) this.#account(this.#budget);
-      if (this.#attached) {
-        const out = conn.takeOutput();
-        if (out.length > 0 && !this.#writeClosed) {
-          this.#transport.write(out);
-          if (this.#transport.bufferedAmount > this.#highWater) this.#overHighWater();
-        }
-        if (conn.shouldCloseTransport && !this.#writeClosed) {
-          this.#writeClosed = true;
-          this.#transport.closeWrite();
-        }
-      }
-      // Before attach too: the handshake timeout covers the TCP and TLS connect.
-      this.#updateTimers();
+      do {
+        this.#again = false;
+        this.#pumpOnce();
+      } while (this.#again);
     } finally {
       this.#pumping = false;
     }
+  }
+
+  #pumpOnce(): void {
+    const conn = this.conn;
+    // Handlers that act (accept, send) queue their events on the queue drained here.
+    for (let ev = conn.nextEvent(); ev !== null; ev = conn.nextEvent()) {
+      try {
+        this.#handlers.event(ev);
+      } catch (error) {
+        // An application bug must not take the server down with it.
+        this.reportUncaught(error);
+      }
+    }
+    if (this.#budget !== null) this.#account(this.#budget);
+    if (this.#attached) {
+      const out = conn.takeOutput();
+      if (out.length > 0 && !this.#writeClosed) {
+        this.#transport.write(out);
+        if (this.#transport.bufferedAmount > this.#highWater) this.#overHighWater();
+      }
+      if (conn.shouldCloseTransport && !this.#writeClosed) {
+        this.#writeClosed = true;
+        this.#transport.closeWrite();
+      }
+    }
+    // Before attach too: the handshake timeout covers the TCP and TLS connect.
+    this.#updateTimers();
   }
 
   /** Unsent output passed the high-water mark: the peer is not reading (fast enough). */

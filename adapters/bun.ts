@@ -415,6 +415,8 @@ class BunTransport implements Transport {
   flush(onDrain = false): void {
     const s = this.#socket;
     if (s === null || this.#closed) return;
+    // Output queued before the socket opened drains here without a `drain`: report it too.
+    if (this.#queued > 0 && !this.#waiting) onDrain = true;
     while (this.#queued > 0) {
       const buf = this.#next();
       const n = s.write(buf);
