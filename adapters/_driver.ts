@@ -279,13 +279,12 @@ export class Driver {
     if (this.#lingering && this.#transport.bufferedAmount === 0) return this.#closeNow();
     // Output moves: not idle, even while reading is paused.
     this.#drainedAt = SWEEPER.now;
-    if (this.#pausedByOutput && this.bufferedAmount <= this.#lowWater) {
-      this.#pausedByOutput = false;
+    if (this.conn.outputBlocked && this.bufferedAmount <= this.#lowWater) {
       this.conn.outputBlocked = false; // may queue a coalesced pong
-      if (!this.#pausedByApp && !this.#closed) this.#transport.resumeReading();
-      this.pump();
-    } else if (this.conn.outputBlocked && this.bufferedAmount <= this.#lowWater) {
-      this.conn.outputBlocked = false;
+      if (this.#pausedByOutput) {
+        this.#pausedByOutput = false;
+        if (!this.#pausedByApp && !this.#closed) this.#transport.resumeReading();
+      }
       this.pump();
     }
     this.#handlers.drained();

@@ -12,6 +12,7 @@ import type { UpgradeRequest } from "../handshake/rfc6455.ts";
 import type { HeaderInit } from "../handshake/_head.ts";
 import { Driver, type DriverHandlers, type DriverOptions, MemoryBudget } from "./_driver.ts";
 import { AdapterError, adapterError } from "./_errors.ts";
+import { isValidCloseCode } from "../framing/rfc6455.ts";
 import {
   refuseStreamMessages,
   serverSocket,
@@ -110,7 +111,8 @@ export class ServerSessions {
   readonly #handler: ConnectionHandler;
   readonly #budget: MemoryBudget;
   readonly #open = new Set<ServerSession>();
-  #gone: (() => void) | null = null;
+  /** Waiting `closeAll` calls, told once the last connection is gone. */
+  #gone: Array<() => void> = [];
 
   /**
    * @param options Connection options, hooks and timeouts; checked here, so a bad option
@@ -163,21 +165,22 @@ export class ServerSessions {
     const code = options.code ?? 1001;
     const reason = options.reason ?? "Server shutting down";
     const timeout = options.timeout ?? this.#options.closeTimeout ?? 5000;
+    if (!Number.isInteger(code) || !isValidCloseCode(code)) {
+      throw new RangeError(`Invalid close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
+    }
     for (const session of [...this.#open]) session.shutDown(code, reason);
     if (this.#open.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         for (const session of [...this.#open]) {
-          session.driver.fail(
-            new AdapterError("ERR_CONNECTION", "Dropped at server shutdown"),
-          );
+          session.driver.fail(new AdapterError("ERR_CONNECTION", "Dropped at server shutdown"));
         }
-        resolve();
+        resolve(); // each failed driver reported its end; this is only a safety net
       }, timeout);
-      this.#gone = () => {
+      this.#gone.push(() => {
         clearTimeout(timer);
         resolve();
-      };
+      });
     });
   }
 
@@ -194,11 +197,7 @@ export class ServerSessions {
   /** @internal A session's connection is gone. */
   ended(session: ServerSession): void {
     this.#open.delete(session);
-    if (this.#open.size === 0 && this.#gone !== null) {
-      const gone = this.#gone;
-      this.#gone = null;
-      gone();
-    }
+    if (this.#open.size === 0) { for (const gone of this.#gone.splice(0)) gone(); }
   }
 
   /**
