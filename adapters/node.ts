@@ -54,6 +54,7 @@ import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
 import type { Driver, Transport } from "./_driver.ts";
+import { AdapterError } from "./_errors.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
@@ -74,6 +75,7 @@ import {
 
 export type * from "./_types.ts";
 export { WebSocketError } from "./_websocket_stream.ts";
+export { AdapterError } from "./_errors.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends SessionServeOptions {
@@ -117,48 +119,74 @@ export type UpgradeServer = HttpServer | HttpsServer;
  * await server.close();
  * ```
  *
+ * A `wss:` server wraps each accepted TCP socket in a `TLSSocket` itself, so the session (and its
+ * `handshakeTimeout`) starts at the TCP accept: a slow or silent TLS handshake counts against the
+ * handshake timeout, and a client that gives up (FIN or reset) before its TLS handshake is closed
+ * at once. TLS failures are reported to `onError` as `ERR_TLS`, accept failures as `ERR_ACCEPT`.
+ *
  * @param options Where to listen, TLS, limits, timeouts, the upgrade and HTTP hooks.
  * @param handler Called with each socket once its handshake completed.
- * @returns The running server; its `listening` rejects if the address cannot be bound.
+ * @returns The running server. If the address cannot be bound (in use, not permitted), its
+ *   `listening` rejects with an `AdapterError` `ERR_LISTEN` naming the address; nothing else
+ *   reports it, so a program that never awaits `listening` ends with an unhandled rejection, as
+ *   before. Invalid options (a port out of range) throw.
  */
 export function serve(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
   const port = options.port ?? 9001;
   const hostname = options.hostname ?? "127.0.0.1";
   const secure = options.tls !== undefined;
   const sessions = new ServerSessions(options, handler);
-  const accept = (socket: net.Socket): void => {
-    socket.setNoDelay(true);
-    runSession(socket, sessions.start(secure), null);
-  };
+  const context = options.tls === undefined
+    ? null
+    : tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key });
   // allowHalfOpen: a peer's FIN is reported to the driver, which closes after our close frame.
-  const server: net.Server = options.tls === undefined
-    ? net.createServer({ allowHalfOpen: true }, accept)
-    : tls.createServer({
-      allowHalfOpen: true,
-      cert: options.tls.cert,
-      key: options.tls.key,
-      handshakeTimeout: options.handshakeTimeout ?? 10_000,
-    }, accept);
-  // A failed TLS handshake concerns one client; the server goes on.
-  if (secure) server.on("tlsClientError", () => {});
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.setNoDelay(true);
+    const driver = sessions.start(secure);
+    if (context === null) return runSession(socket, driver, null);
+    // The TLS handshake runs under the session's handshake timeout; its errors are the
+    // TLSSocket's (the raw socket's too, once wrapped), so the raw one only needs a listener.
+    socket.on("error", ignore);
+    const tlsSocket = new tls.TLSSocket(socket, { isServer: true, secureContext: context });
+    runSession(tlsSocket, driver, null, true);
+  });
+  let failed: AdapterError | null = null;
   const listening = new Promise<{ hostname: string; port: number }>((resolve, reject) => {
-    const onError = (error: Error): void =>
-      reject(new Error(`Cannot listen on ${hostname}:${port}: ${error.message}`, { cause: error }));
+    const onError = (error: Error): void => {
+      const why = error.message;
+      failed = new AdapterError("ERR_LISTEN", `Cannot listen on ${hostname}:${port}: ${why}`, {
+        cause: error,
+        hostname,
+        port,
+      });
+      reject(failed);
+    };
     server.once("error", onError);
-    server.listen({ port, host: hostname }, () => {
+    server.once("listening", () => {
       server.off("error", onError);
-      server.on("error", (error: Error) => console.error(error));
+      // After listening, errors are about accepting one connection (out of file descriptors):
+      // the server goes on (libuv retries), the application hears of it.
+      server.on("error", (error: Error) =>
+        sessions.report(
+          new AdapterError("ERR_ACCEPT", `Cannot accept a connection: ${error.message}`, {
+            cause: error,
+          }),
+          null,
+          null,
+        ));
       const addr = server.address() as net.AddressInfo;
       resolve({ hostname: addr.address, port: addr.port });
     });
   });
+  // A bad port or hostname throws here (RangeError, TypeError), as on the other runtimes.
+  server.listen({ port, host: hostname });
   return {
     listening,
     close: async (closeOptions) => {
       await listening.catch(() => {});
       // The listening socket is closed when close() returns; its callback would wait for every
       // connection to end, which closeAll sees to.
-      if (server.listening) server.close();
+      if (failed === null && server.listening) server.close();
       await sessions.closeAll(closeOptions);
     },
     get connections() {
@@ -166,6 +194,8 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
     },
   };
 }
+
+function ignore(): void {}
 
 /**
  * Take over a socket that an `http`/`https` server's `upgrade` event handed out: the request
@@ -352,10 +382,18 @@ function rebuildHead(request: IncomingMessage): Buffer {
   return Buffer.from(head + "\r\n", "latin1");
 }
 
-/** Run a server session's driver on a socket; `first` holds bytes read before (the head). */
-function runSession(socket: net.Socket, driver: Driver, first: Uint8Array | null): void {
+/**
+ * Run a server session's driver on a socket; `first` holds bytes read before (the head). A
+ * server TLSSocket may still be in its handshake: failures until `secure` are TLS failures.
+ */
+function runSession(
+  socket: net.Socket,
+  driver: Driver,
+  first: Uint8Array | null,
+  tlsPending = false,
+): void {
   // The driver has the sink's methods: no forwarding closures per connection.
-  const transport = new NodeTransport(socket, driver);
+  const transport = new NodeTransport(socket, driver, tlsPending);
   driver.attach(transport);
   if (first !== null) driver.receive(first);
   transport.start();
@@ -393,18 +431,29 @@ const connector: Connector = (target, sink, tlsOption) =>
     const onError = (error: Error & { code?: string }): void => {
       socket.destroy();
       const why = error.message.replace(/^connect /, "");
-      const message = tcpConnected && target.tls
+      const inTls = tcpConnected && target.tls;
+      const message = inTls
         ? `TLS handshake failed: ${why}${
           error.code !== undefined && !why.includes(error.code) ? ` (${error.code})` : ""
         }`
         : why;
-      reject(new Error(`Cannot connect to ${host}:${port}: ${message}`, { cause: error }));
+      reject(
+        new AdapterError(
+          inTls ? "ERR_TLS" : "ERR_CONNECT",
+          `Cannot connect to ${host}:${port}: ${message}`,
+          {
+            cause: error,
+            hostname: host,
+            port,
+          },
+        ),
+      );
     };
     const onConnect = (): void => {
       socket.off("error", onError);
       socket.off("connect", onTcp);
       socket.setNoDelay(true);
-      const transport = new NodeTransport(socket, sink);
+      const transport = new NodeTransport(socket, sink, false);
       transport.start();
       resolve(transport);
     };
@@ -441,11 +490,14 @@ class NodeTransport implements Transport {
   readonly #sink: TransportSink;
   #closed = false;
   #ended = false;
+  /** A server TLSSocket whose handshake has not finished: its failures are TLS failures. */
+  #tlsPending: boolean;
   readonly #onWritten: (error?: Error | null) => void;
 
-  constructor(socket: net.Socket, sink: TransportSink) {
+  constructor(socket: net.Socket, sink: TransportSink, tlsPending: boolean) {
     this.#socket = socket;
     this.#sink = sink;
+    this.#tlsPending = tlsPending;
     this.#onWritten = (error) => {
       if (error == null && !this.#closed) this.#sink.drained();
     };
@@ -463,6 +515,12 @@ class NodeTransport implements Transport {
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
+    if (this.#tlsPending) socket.once("secure", onSocketSecure);
+  }
+
+  /** @internal The TLS handshake finished. */
+  secure(): void {
+    this.#tlsPending = false;
   }
 
   /** @internal Bytes arrived. */
@@ -484,7 +542,11 @@ class NodeTransport implements Transport {
   /** @internal The socket failed. */
   error(error: Error): void {
     if (this.#closed) return;
-    this.#sink.fail(new Error(`Connection failed: ${error.message}`, { cause: error }));
+    this.#sink.fail(
+      this.#tlsPending
+        ? new AdapterError("ERR_TLS", `TLS handshake failed: ${error.message}`, { cause: error })
+        : new Error(`Connection failed: ${error.message}`, { cause: error }),
+    );
   }
 
   /** @internal The socket closed. */
@@ -552,6 +614,9 @@ function onSocketError(this: TransportSocket, error: Error): void {
 }
 function onSocketClose(this: TransportSocket): void {
   this[TRANSPORT].closed();
+}
+function onSocketSecure(this: TransportSocket): void {
+  this[TRANSPORT].secure();
 }
 
 /** Copy runs of small chunks into one buffer each; large chunks stay as they are (no copy). */

@@ -11,7 +11,7 @@ import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Buffer } from "node:buffer";
-import { attach, handleUpgrade, serve, WebSocket, type WebSocketServer, WebSocketStream } from "../adapters/node.ts";
+import { AdapterError, attach, handleUpgrade, serve, WebSocket, type WebSocketServer, WebSocketStream } from "../adapters/node.ts";
 import type { UpgradeRequest } from "../handshake/rfc6455.ts";
 import { selfSignedCert } from "./_runtime.ts";
 
@@ -566,7 +566,13 @@ describe("node adapter: serve and the client", () => {
 
   test("listening rejects with a clear error when the port is taken", async () => {
     const taken = serve({ port }, echo);
-    await assert.rejects(taken.listening, new RegExp(`^Error: Cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    await assert.rejects(taken.listening, (error: unknown) => {
+      assert.ok(error instanceof AdapterError);
+      assert.equal(error.code, "ERR_LISTEN");
+      assert.match(error.message, new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+      assert.equal((error.cause as { code?: string }).code, "EADDRINUSE");
+      return true;
+    });
     await taken.close();
   });
 });
