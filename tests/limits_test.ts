@@ -4,10 +4,12 @@
 // and where errors go (onError). Peers that misbehave are raw sockets (tests/_raw_peer.ts).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
+import { Buffer } from "node:buffer";
 import type { AdapterError } from "../adapters/_errors.ts";
 import type { WebSocket } from "../adapters/_websocket.ts";
 import { type Adapter, type AdapterServeOptions, loadAdapter } from "./_runtime.ts";
-import { maskedFrame, readClose } from "./_helpers.ts";
+import { maskedFrame, readClose, requestText } from "./_helpers.ts";
 import { RawPeer, until } from "./_raw_peer.ts";
 import { OP_BINARY, OP_CLOSE, OP_TEXT } from "../framing/rfc6455.ts";
 
@@ -264,5 +266,34 @@ describe(`server limits on the ${adapter === undefined ? "" : "runtime's own"} a
         ws.close();
       }
     });
+  });
+  test("origins applies to every revision through serve(): others get 403 before the handler, a hixie-75 page too", async () => {
+    let opened = 0;
+    await withServer({ origins: ["http://good.example"] }, () => opened++, async (port) => {
+      const ask = async (head: string): Promise<string> => {
+        const socket = net.connect(port, "127.0.0.1");
+        let got = "";
+        socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
+        socket.on("error", () => {});
+        socket.write(head);
+        try {
+          await until(() => got.includes("\r\n"), "the status line");
+          return got.split("\r\n")[0];
+        } finally {
+          socket.destroy();
+        }
+      };
+      const hixie75 = (origin: string) =>
+        `GET /chat HTTP/1.1\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n` +
+        `Host: 127.0.0.1:${port}\r\nOrigin: ${origin}\r\n\r\n`;
+      assert.match(await ask(hixie75("http://evil.example")), /^HTTP\/1\.1 403/);
+      assert.match(await ask(hixie75("http://good.example")), /^HTTP\/1\.1 101/);
+      const rfc6455 = (origin: string) =>
+        requestText({ headers: { Host: `127.0.0.1:${port}`, Origin: origin } });
+      assert.match(await ask(rfc6455("http://evil.example")), /^HTTP\/1\.1 403/);
+      assert.match(await ask(rfc6455("http://good.example")), /^HTTP\/1\.1 101/);
+      await until(() => opened === 2, "both allowed sockets");
+    });
+    assert.throws(() => adapter.serve({ port: 0, origins: "http://a" as never }, echo), TypeError);
   });
 });
