@@ -10,7 +10,8 @@
  *
  * Each runtime's output streams through live. Its pass/fail counts are read from its own closing
  * lines, then one summary line per runtime is printed and, last and alone on its line, the totals
- * as `N passed, M failed` (CI tooling reads that exact form). The counts are each runtime's own and
+ * as `N passed, M failed, K skipped` (CI tooling reads that exact form; skips count Node's and
+ * Bun's todos and Deno's ignored tests and steps too). The counts are each runtime's own and
  * are not meant to agree: Deno counts a `describe` group as a test and its `it`s as steps (both
  * are added up here), Node counts a test that has subtests as well as each subtest, and Bun runs
  * `t.test` subtests but counts only their parent.
@@ -296,12 +297,16 @@ async function run(runtime: Runtime, files: string[], timeLimitMinutes: number):
   return result;
 }
 
+/** The counts in the one form CI reads: `N passed, M failed, K skipped`. */
+function totals(passed: number, failed: number, skipped: number): string {
+  return `${passed} passed, ${failed} failed, ${skipped} skipped`;
+}
+
 function summary(result: Result): string {
   const c = result.counts ?? { passed: 0, failed: 0, skipped: 0 };
-  const skipped = c.skipped > 0 ? `, ${c.skipped} skipped` : "";
   const time = result.seconds > 0 ? ` (${result.seconds.toFixed(1)} s)` : "";
   const problems = result.problems.length > 0 ? ` -- FAILED: ${result.problems.join("; ")}` : "";
-  return `${result.runtime}: ${c.passed} passed, ${c.failed} failed${skipped}${time}${problems}`;
+  return `${result.runtime}: ${totals(c.passed, c.failed, c.skipped)}${time}${problems}`;
 }
 
 async function main(): Promise<number> {
@@ -309,7 +314,7 @@ async function main(): Promise<number> {
   const files = testFiles(options.files);
   if (files.length === 0) {
     console.error("test_all: no test files (tests/*_test.ts) found");
-    console.log("0 passed, 1 failed");
+    console.log(totals(0, 1, 0));
     return 1;
   }
 
@@ -327,14 +332,16 @@ async function main(): Promise<number> {
 
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   console.log(`\n=== summary (${files.length} test file${files.length === 1 ? "" : "s"}) ===`);
   for (const result of results) {
     console.log(summary(result));
     passed += result.counts?.passed ?? 0;
+    skipped += result.counts?.skipped ?? 0;
     const reported = result.counts?.failed ?? 0;
     failed += result.problems.length > 0 ? Math.max(reported, 1) : reported;
   }
-  console.log(`${passed} passed, ${failed} failed`);
+  console.log(totals(passed, failed, skipped));
   return failed > 0 ? 1 : 0;
 }
 
