@@ -30,12 +30,11 @@ import zlib from "node:zlib";
 import net from "node:net";
 import { Deflater } from "../extensions/_deflate.ts";
 import { InflateError, Inflater } from "../extensions/_inflate.ts";
-import { ClientConnection } from "../core/client.ts";
+import { ClientConnection, ServerConnection } from "../mod.ts";
 import {
   permessageDeflate,
   type PermessageDeflateOptions,
 } from "../extensions/permessage_deflate.ts";
-import { ServerConnection } from "../core/server.ts";
 import { jsonText, mixed, noise, prose, zlibZeros } from "../tests/_deflate.ts";
 import { maskedFrame, requestBytes } from "../tests/_helpers.ts";
 import { bin, type RunningServer, startServer } from "../tests/_servers.ts";

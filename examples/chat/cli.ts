@@ -16,11 +16,17 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import type { WebSocket as WebSocketClass } from "../../adapters/_websocket.ts";
+import type { WebSocketBase as WebSocketClass } from "../../adapters/web_streams.ts";
 import type { ServerMessage, User, Version } from "./protocol.ts";
 import { versionLabel } from "./protocol.ts";
 
-const VERSIONS: Record<string, Version> = { "13": 13, "8": 8, "7": 7, "hixie-76": "hixie-76", "hixie-75": "hixie-75" };
+const VERSIONS: Record<string, Version> = {
+  "13": 13,
+  "8": 8,
+  "7": 7,
+  "hixie-76": "hixie-76",
+  "hixie-75": "hixie-75",
+};
 
 /** Parsed command-line options. */
 export interface CliOptions {
@@ -32,7 +38,8 @@ export interface CliOptions {
   version: Version;
 }
 
-const USAGE = `Usage: cli.ts [--url ws://127.0.0.1:8080/ws] [--nick NAME] [--version 13|8|7|hixie-76|hixie-75]
+const USAGE =
+  `Usage: cli.ts [--url ws://127.0.0.1:8080/ws] [--nick NAME] [--version 13|8|7|hixie-76|hixie-75]
 
 Joins the omniws chat speaking the chosen WebSocket protocol revision (default 13, RFC 6455).
 Type a line to send it; /who lists who is online; /quit or Ctrl-D leaves.`;
@@ -48,13 +55,19 @@ export function parseArgs(args: string[]): CliOptions | { error: string } {
     const arg = args[i]!;
     const eq = arg.indexOf("=");
     const flag = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string | undefined => (arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : args[++i]);
+    const value = ():
+      | string
+      | undefined => (arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : args[++i]);
     if (flag === "-h" || flag === "--help") return { error: "" };
     if (flag === "--url") options.url = value() ?? "";
     else if (flag === "--nick") options.nick = value() ?? "";
     else if (flag === "--version") {
       const v = value() ?? "";
-      if (!(v in VERSIONS)) return { error: `Unknown version ${JSON.stringify(v)}: use 13, 8, 7, hixie-76 or hixie-75` };
+      if (!(v in VERSIONS)) {
+        return {
+          error: `Unknown version ${JSON.stringify(v)}: use 13, 8, 7, hixie-76 or hixie-75`,
+        };
+      }
       options.version = VERSIONS[v]!;
     } else return { error: `Unknown argument ${JSON.stringify(arg)}` };
   }
@@ -73,7 +86,8 @@ async function loadWebSocket(): Promise<typeof WebSocketClass> {
 }
 
 const clock = (time: number): string => new Date(time).toTimeString().slice(0, 5);
-const who = (users: User[]): string => users.map((u) => `${u.nick} (${versionLabel(u.version)})`).join(", ");
+const who = (users: User[]): string =>
+  users.map((u) => `${u.nick} (${versionLabel(u.version)})`).join(", ");
 
 async function run(options: CliOptions): Promise<number> {
   const WebSocket = await loadWebSocket();
@@ -159,7 +173,8 @@ async function run(options: CliOptions): Promise<number> {
         break;
     }
   };
-  ws.onerror = (e) => out(`* error: ${(e as Event & { message?: string }).message ?? "connection failed"}`);
+  ws.onerror = (e) =>
+    out(`* error: ${(e as Event & { message?: string }).message ?? "connection failed"}`);
   return await new Promise<number>((resolve) => {
     ws.onclose = (e) => {
       const code = closing?.code ?? e.code;

@@ -20,10 +20,14 @@
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import process from "node:process";
-// The three adapters export the same shapes; these are their shared declarations.
-import type { ConnectionHandler, HttpAnswer, ServeOptions, WebSocketServer } from "../../adapters/_session.ts";
-import type { HttpRequestHead } from "../../handshake/http.ts";
-import type { UpgradeRequest } from "../../handshake/rfc6455.ts";
+// The three adapters export the same shapes; the runtime-neutral entry point declares them too.
+import type {
+  ConnectionHandler,
+  HttpAnswer,
+  ServeOptions,
+  WebSocketServer,
+} from "../../adapters/web_streams.ts";
+import type { HttpRequestHead, UpgradeRequest } from "../../mod.ts";
 import {
   type ChatMessage,
   type ErrorCode,
