@@ -8,11 +8,20 @@ import { Connection, type ConnectionOptions } from "./connection.ts";
 import { ProtocolError } from "./errors.ts";
 import type { Extension, ExtensionFactory } from "./extension.ts";
 import { type HttpResponseHead, HttpResponseParser, isToken } from "../handshake/http.ts";
-import { type HeaderInit, headerEntries } from "../handshake/_head.ts";
+import { headerEntries, type HeaderInit } from "../handshake/_head.ts";
 import { encodeBase64 } from "../handshake/_base64.ts";
-import { buildClientRequest, validateUpgradeResponse, type WebSocketVersion } from "../handshake/rfc6455.ts";
+import {
+  buildClientRequest,
+  validateUpgradeResponse,
+  type WebSocketVersion,
+} from "../handshake/rfc6455.ts";
 import { buildHixie76Request, validateHixie76Response } from "../handshake/hixie76.ts";
-import { buildHixie75Request, HIXIE75_RESPONSE_PREFIX, hixie75PrefixMatches, validateHixie75Response } from "../handshake/hixie75.ts";
+import {
+  buildHixie75Request,
+  HIXIE75_RESPONSE_PREFIX,
+  hixie75PrefixMatches,
+  validateHixie75Response,
+} from "../handshake/hixie75.ts";
 
 /** Options of a {@linkcode ClientConnection}. */
 export interface ClientOptions extends ConnectionOptions {
@@ -79,7 +88,9 @@ export class ClientConnection extends Connection {
     }
     const path = options.path ?? "/";
     if (typeof path !== "string" || !path.startsWith("/") || hasSpaceOrControl(path)) {
-      throw new TypeError(`Invalid path: ${JSON.stringify(path)}; it must start with / and have no spaces`);
+      throw new TypeError(
+        `Invalid path: ${JSON.stringify(path)}; it must start with / and have no spaces`,
+      );
     }
     const protocols = options.protocols ?? [];
     const seen = new Set<string>();
@@ -90,8 +101,13 @@ export class ClientConnection extends Connection {
       seen.add(p);
     }
     const version = options.version ?? 13;
-    if (version !== 13 && version !== 8 && version !== 7 && version !== "hixie-76" && version !== "hixie-75") {
-      throw new RangeError(`Unsupported version ${String(version)}: use 13, 8, 7, "hixie-76" or "hixie-75"`);
+    if (
+      version !== 13 && version !== 8 && version !== 7 && version !== "hixie-76" &&
+      version !== "hixie-75"
+    ) {
+      throw new RangeError(
+        `Unsupported version ${String(version)}: use 13, 8, 7, "hixie-76" or "hixie-75"`,
+      );
     }
     this.#protocols = protocols;
     this.#factories = options.extensions ?? [];
@@ -100,11 +116,19 @@ export class ClientConnection extends Connection {
     this.#path = path;
     this.#secure = options.secure ?? false;
     this.#origin = options.origin ?? null;
-    this.#head = new HttpResponseParser(options.maxHeadSize === undefined ? {} : { maxHeadSize: options.maxHeadSize });
+    this.#head = new HttpResponseParser(
+      options.maxHeadSize === undefined ? {} : { maxHeadSize: options.maxHeadSize },
+    );
     if (version === "hixie-76" || version === "hixie-75") {
       if (this.#factories.length > 0) throw new TypeError(`The ${version} draft has no extensions`);
       this.#key = "";
-      const o = { host, path, origin: this.#origin, protocols, headers: headerEntries(options.headers) };
+      const o = {
+        host,
+        path,
+        origin: this.#origin,
+        protocols,
+        headers: headerEntries(options.headers),
+      };
       if (version === "hixie-75") {
         this.#prefix = new Uint8Array(HIXIE75_RESPONSE_PREFIX.length);
         this.queueOutput(buildHixie75Request(o));
@@ -145,13 +169,23 @@ export class ClientConnection extends Connection {
     const result = this.#head.push(chunk);
     if (result.kind === "incomplete") return;
     if (result.kind === "error") {
-      this.failHandshake(new ProtocolError("HANDSHAKE_BAD_RESPONSE", `Malformed response: ${result.message}`, 0, 0), new Uint8Array(0));
+      this.failHandshake(
+        new ProtocolError("HANDSHAKE_BAD_RESPONSE", `Malformed response: ${result.message}`, 0, 0),
+        new Uint8Array(0),
+      );
       return;
     }
     this.#response = result.head;
     const version = this.#requestedVersion;
-    if (version === "hixie-76" || version === "hixie-75") return this.#hixieResponse(result.head, result.rest);
-    const checked = validateUpgradeResponse(result.head, this.#key, this.#protocols, this.#factories.map((f) => f.name));
+    if (version === "hixie-76" || version === "hixie-75") {
+      return this.#hixieResponse(result.head, result.rest);
+    }
+    const checked = validateUpgradeResponse(
+      result.head,
+      this.#key,
+      this.#protocols,
+      this.#factories.map((f) => f.name),
+    );
     if (!checked.ok) {
       const r = checked.rejection;
       this.failHandshake(new ProtocolError(r.code, r.message, 0, r.status), new Uint8Array(0));
@@ -162,12 +196,21 @@ export class ClientConnection extends Connection {
       const factory = this.#factories.find((f) => f.name === offer.name)!;
       const active = factory.accepted(offer);
       if (typeof active === "string") {
-        this.failHandshake(new ProtocolError("HANDSHAKE_BAD_EXTENSION", active, 0, 101), new Uint8Array(0));
+        this.failHandshake(
+          new ProtocolError("HANDSHAKE_BAD_EXTENSION", active, 0, 101),
+          new Uint8Array(0),
+        );
         return;
       }
       extension = active;
     }
-    this.startFraming(version, checked.value.protocol, checked.value.extensionsHeader, extension, result.rest);
+    this.startFraming(
+      version,
+      checked.value.protocol,
+      checked.value.extensionsHeader,
+      extension,
+      result.rest,
+    );
   }
 
   #hixieResponse(head: HttpResponseHead, rest: Uint8Array): void {
@@ -184,14 +227,22 @@ export class ClientConnection extends Connection {
       : validateHixie75Response(head, expectation);
     if (!checked.ok) {
       const r = checked.rejection;
-      return this.failHandshake(new ProtocolError(r.code, r.message, 0, r.status), new Uint8Array(0));
+      return this.failHandshake(
+        new ProtocolError(r.code, r.message, 0, r.status),
+        new Uint8Array(0),
+      );
     }
     this.#protocol = checked.value.protocol;
     if (version === "hixie-75") {
       // Clients of the draft compare the response's first 85 bytes exactly.
       if (!hixie75PrefixMatches(this.#prefix!)) {
         return this.failHandshake(
-          new ProtocolError("HANDSHAKE_BAD_RESPONSE", "Response does not start with the hixie-75 status and headers", 0, 101),
+          new ProtocolError(
+            "HANDSHAKE_BAD_RESPONSE",
+            "Response does not start with the hixie-75 status and headers",
+            0,
+            101,
+          ),
           new Uint8Array(0),
         );
       }
@@ -217,7 +268,12 @@ export class ClientConnection extends Connection {
     for (let i = 0; i < 16; i++) {
       if (all[i] !== expected[i]) {
         return this.failHandshake(
-          new ProtocolError("HANDSHAKE_BAD_RESPONSE", "The hixie-76 challenge answer does not match", 0, 101),
+          new ProtocolError(
+            "HANDSHAKE_BAD_RESPONSE",
+            "The hixie-76 challenge answer does not match",
+            0,
+            101,
+          ),
           new Uint8Array(0),
         );
       }
