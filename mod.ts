@@ -75,16 +75,13 @@ export {
   RSV3,
   writeFrame,
 } from "./framing/rfc6455.ts";
-export {
-  acceptKey,
-  type UpgradeRequest,
-  type UpgradeResponse,
-  type WebSocketVersion,
-} from "./handshake/rfc6455.ts";
-export {
-  type ExtensionOffer,
-  HttpHeaders,
-  type HttpRequestHead,
-  type HttpResponseHead,
-} from "./handshake/http.ts";
+export { acceptKey } from "./handshake/rfc6455.ts";
+export type {
+  ExtensionOffer,
+  HandshakeErrorCode,
+  UpgradeRequest,
+  UpgradeResponse,
+  WebSocketVersion,
+} from "./handshake/types.ts";
+export { HttpHeaders, type HttpRequestHead, type HttpResponseHead } from "./handshake/http.ts";
 export type { HeaderInit } from "./handshake/_head.ts";

@@ -10,11 +10,8 @@ import type { Extension, ExtensionFactory } from "./extension.ts";
 import { type HttpResponseHead, HttpResponseParser, isToken } from "../handshake/http.ts";
 import { headerEntries, type HeaderInit } from "../handshake/_head.ts";
 import { encodeBase64 } from "../handshake/_base64.ts";
-import {
-  buildClientRequest,
-  validateUpgradeResponse,
-  type WebSocketVersion,
-} from "../handshake/rfc6455.ts";
+import { buildClientRequest, validateUpgradeResponse } from "../handshake/rfc6455.ts";
+import type { WebSocketVersion } from "../handshake/types.ts";
 import { buildHixie76Request, validateHixie76Response } from "../handshake/hixie76.ts";
 import {
   buildHixie75Request,

@@ -39,11 +39,10 @@ import {
 import { FrameOutput } from "../framing/_output.ts";
 import { decodeUtf8 } from "../framing/_utf8.ts";
 import { HIXIE_CLOSE, HixieParser, writeHixieText } from "../framing/hixie.ts";
-import type { WebSocketVersion } from "../handshake/rfc6455.ts";
+import type { UpgradeRequest, WebSocketVersion } from "../handshake/types.ts";
+import type { HttpRequestHead } from "../handshake/http.ts";
 import { ProtocolError, type ProtocolErrorCode, UsageError } from "./errors.ts";
 import type { Extension } from "./extension.ts";
-import type { UpgradeRequest } from "../handshake/rfc6455.ts";
-import type { HttpRequestHead } from "../handshake/http.ts";
 
 /** Which end of the connection this is. */
 export type Role = "server" | "client";

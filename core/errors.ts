@@ -11,6 +11,9 @@
  * @module
  */
 
+import type { HandshakeErrorCode } from "../handshake/types.ts";
+import type { FrameErrorCode } from "../framing/rfc6455.ts";
+
 /** Stable machine-readable codes of {@linkcode UsageError}. */
 export type UsageErrorCode =
   | "ERR_NOT_OPEN"
@@ -51,29 +54,18 @@ export class UsageError extends Error {
   }
 }
 
-/** Stable machine-readable codes of {@linkcode ProtocolError}. */
+/**
+ * Stable machine-readable codes of {@linkcode ProtocolError}: the handshake's
+ * ({@linkcode HandshakeErrorCode}, `HANDSHAKE_*`), the frame parser's ({@linkcode FrameErrorCode})
+ * and those of the connection's own checks on messages, close frames and extensions.
+ */
 export type ProtocolErrorCode =
-  // handshake
-  | "HANDSHAKE_BAD_HEAD"
-  | "HANDSHAKE_BAD_REQUEST"
-  | "HANDSHAKE_UNSUPPORTED_VERSION"
-  | "HANDSHAKE_BAD_RESPONSE"
-  | "HANDSHAKE_REJECTED"
-  | "HANDSHAKE_BAD_EXTENSION"
-  | "HANDSHAKE_BAD_PROTOCOL"
-  | "HANDSHAKE_EARLY_DATA"
-  | "HANDSHAKE_ORIGIN"
-  // framing
-  | "FRAME_RSV"
-  | "FRAME_OPCODE"
-  | "FRAME_MASK"
-  | "FRAME_LENGTH"
-  | "FRAME_CONTROL"
+  | HandshakeErrorCode
+  | FrameErrorCode
   | "FRAME_CONTINUATION"
   | "FRAME_CLOSE_PAYLOAD"
   | "FRAME_CLOSE_CODE"
   | "TEXT_INVALID_UTF8"
-  | "MESSAGE_TOO_BIG"
   | "MESSAGE_TOO_MANY_FRAGMENTS"
   | "EXTENSION_FAILED";
 

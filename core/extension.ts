@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { ExtensionOffer } from "../handshake/http.ts";
+import type { ExtensionOffer } from "../handshake/types.ts";
 import type { ProtocolError } from "./errors.ts";
 
 /** A negotiated extension, active on one connection. */

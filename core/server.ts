@@ -22,13 +22,11 @@ import { equalsIgnoringAsciiCase, HttpRequestParser } from "../handshake/http.ts
 import { buildHttpResponse, headerEntries, type HeaderInit, REASONS } from "../handshake/_head.ts";
 import {
   buildAcceptResponse,
-  type HandshakeResult,
   hasToken,
   HYBI_VERSIONS,
-  type UpgradeRequest,
   validateUpgradeRequest,
-  type WebSocketVersion,
 } from "../handshake/rfc6455.ts";
+import type { HandshakeResult, UpgradeRequest, WebSocketVersion } from "../handshake/types.ts";
 import type { HttpRequestHead } from "../handshake/http.ts";
 import {
   buildHixie76Response,

@@ -40,15 +40,13 @@
 import { encodeLatin1, serializeHead } from "./_head.ts";
 import type { HttpRequestHead, HttpResponseHead } from "./http.ts";
 import { parseHeaderList } from "./http.ts";
-import type { ProtocolErrorCode } from "../core/errors.ts";
-import {
-  type HandshakeRejection,
-  type HandshakeResult,
-  hasToken,
-  type UpgradeRequest,
-  upgradeRequest,
-  validateCommon,
-} from "./rfc6455.ts";
+import type {
+  HandshakeErrorCode,
+  HandshakeRejection,
+  HandshakeResult,
+  UpgradeRequest,
+} from "./types.ts";
+import { hasToken, upgradeRequest, validateCommon } from "./rfc6455.ts";
 
 /** What a hixie (75 or 76) client needs to write its request. */
 export interface HixieRequestOptions {
@@ -130,7 +128,7 @@ export function hixie75PrefixMatches(bytes: Uint8Array): boolean {
 
 function reject(
   status: number,
-  code: ProtocolErrorCode,
+  code: HandshakeErrorCode,
   message: string,
 ): { ok: false; rejection: HandshakeRejection } {
   return { ok: false, rejection: { status, code, message, headers: [] } };

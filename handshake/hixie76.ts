@@ -39,15 +39,13 @@
 
 import { md5 } from "./_md5.ts";
 import type { HttpRequestHead, HttpResponseHead } from "./http.ts";
-import type { ProtocolErrorCode } from "../core/errors.ts";
-import {
-  type HandshakeRejection,
-  type HandshakeResult,
-  hasToken,
-  type UpgradeRequest,
-  upgradeRequest,
-  validateCommon,
-} from "./rfc6455.ts";
+import type {
+  HandshakeErrorCode,
+  HandshakeRejection,
+  HandshakeResult,
+  UpgradeRequest,
+} from "./types.ts";
+import { hasToken, upgradeRequest, validateCommon } from "./rfc6455.ts";
 import {
   buildHixieRequest,
   buildHixieResponse,
@@ -158,7 +156,7 @@ export function hixie76Answer(key1: string, key2: string, key3: Uint8Array): Uin
 
 function reject(
   status: number,
-  code: ProtocolErrorCode,
+  code: HandshakeErrorCode,
   message: string,
 ): { ok: false; rejection: HandshakeRejection } {
   return { ok: false, rejection: { status, code, message, headers: [] } };

@@ -21,6 +21,11 @@
  * @module
  */
 
+import type { ExtensionOffer } from "./types.ts";
+
+// Its home is ./types.ts; re-exported beside the parser that makes it.
+export type { ExtensionOffer } from "./types.ts";
+
 /** Limits of {@linkcode HttpRequestParser} and {@linkcode HttpResponseParser}. */
 export interface HttpHeadLimits {
   /**
@@ -60,20 +65,6 @@ export interface HttpResponseHead {
   reason: string;
   /** Header fields, in order. */
   headers: HttpHeaders;
-}
-
-/** One offer (or answer) of a `Sec-WebSocket-Extensions` header, as returned by {@linkcode parseExtensions}. */
-export interface ExtensionOffer {
-  /** Extension token, case preserved (`"permessage-deflate"`). */
-  name: string;
-  /** Parameters in order: the value (quoted-string values unquoted), or `true` when valueless. */
-  params: Map<string, string | true>;
-  /**
-   * Parameter names given more than once in this element, present only then (`params` keeps the
-   * first value). The header is still well formed; the extension decides, and RFC 7692 §7 has
-   * permessage-deflate decline such an offer and fail on such a response.
-   */
-  repeatedParams?: string[];
 }
 
 const HTAB = 0x09;

@@ -14,7 +14,6 @@ import { decodeBase64, encodeBase64 } from "./_base64.ts";
 import { sha1 } from "./_sha1.ts";
 import { encodeLatin1, serializeHead } from "./_head.ts";
 import {
-  type ExtensionOffer,
   type HttpHeaders,
   type HttpRequestHead,
   type HttpResponseHead,
@@ -22,63 +21,24 @@ import {
   parseExtensions,
   parseHeaderList,
 } from "./http.ts";
-import type { ProtocolErrorCode } from "../core/errors.ts";
+import type {
+  ExtensionOffer,
+  HandshakeErrorCode,
+  HandshakeRejection,
+  HandshakeResult,
+  UpgradeFields,
+  UpgradeRequest,
+  UpgradeResponse,
+} from "./types.ts";
+
+// Their home is ./types.ts; re-exported where they were first defined.
+export type { UpgradeRequest, UpgradeResponse, WebSocketVersion } from "./types.ts";
 
 /** The GUID appended to the key before hashing (RFC 6455 §1.3). */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/**
- * A protocol revision omniws speaks. The numbers are `Sec-WebSocket-Version` values:
- * 13 is RFC 6455, 8 covers drafts hybi-08 to hybi-12, 7 is hybi-07.
- */
-export type WebSocketVersion = 13 | 8 | 7 | "hixie-76" | "hixie-75";
-
 /** The hybi versions, in order of preference, as listed in a 426 answer. */
 export const HYBI_VERSIONS: readonly (13 | 8 | 7)[] = [13, 8, 7];
-
-/** A parsed, validated WebSocket upgrade request, handed to the application to decide on. */
-export interface UpgradeRequest {
-  /** The HTTP method (always `GET` once validated). */
-  method: string;
-  /** The request target as sent (`/chat?room=1`). */
-  target: string;
-  /** The path part of the target (`/chat`). */
-  path: string;
-  /** The query part without `?` (`room=1`), or an empty string. */
-  query: string;
-  /** Every request header. */
-  headers: HttpHeaders;
-  /** The `Host` header. */
-  host: string;
-  /** The origin the client declared (`Origin` or, for hybi-07/08, `Sec-WebSocket-Origin`), or null. */
-  origin: string | null;
-  /** Subprotocols the client offered, in its order of preference. */
-  protocols: string[];
-  /** Extensions the client offered, in order. */
-  extensions: ExtensionOffer[];
-  /** The protocol revision the client speaks. */
-  version: WebSocketVersion;
-  /** `Sec-WebSocket-Key` for hybi versions; an empty string for hixie. */
-  key: string;
-}
-
-/** Why a handshake cannot go on: the HTTP status to answer and headers that go with it. */
-export interface HandshakeRejection {
-  /** HTTP status for the answer (400, 405, 426, ...). */
-  status: number;
-  /** Stable code naming the problem. */
-  code: ProtocolErrorCode;
-  /** What was wrong, in sentence case. */
-  message: string;
-  /** Headers the answer must carry (e.g. `Sec-WebSocket-Version` on 426). */
-  headers: Array<[string, string]>;
-}
-
-/** Result of validating a request or response: the value, or why not. */
-export type HandshakeResult<T> = { ok: true; value: T } | {
-  ok: false;
-  rejection: HandshakeRejection;
-};
 
 /**
  * Compute `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)).
@@ -98,7 +58,7 @@ export function acceptKey(key: string): string {
 
 function reject(
   status: number,
-  code: ProtocolErrorCode,
+  code: HandshakeErrorCode,
   message: string,
   headers: Array<[string, string]> = [],
 ): { ok: false; rejection: HandshakeRejection } {
@@ -125,20 +85,6 @@ export function splitTarget(target: string): { path: string; query: string } {
   }
   const q = t.indexOf("?");
   return q < 0 ? { path: t, query: "" } : { path: t.slice(0, q), query: t.slice(q + 1) };
-}
-
-/** The parts of an {@linkcode UpgradeRequest} that differ between protocol revisions. */
-export interface UpgradeFields {
-  /** The declared origin, or null. */
-  origin: string | null;
-  /** Offered subprotocols. */
-  protocols: string[];
-  /** Offered extensions. */
-  extensions: ExtensionOffer[];
-  /** The detected revision. */
-  version: WebSocketVersion;
-  /** `Sec-WebSocket-Key`, or an empty string (hixie). */
-  key: string;
 }
 
 /** Build the request handed to the application from a validated head and its revision's fields. */
@@ -314,16 +260,6 @@ export function buildClientRequest(o: ClientRequestOptions): Uint8Array {
   if (o.extensions !== "") all.push(["Sec-WebSocket-Extensions", o.extensions]);
   for (const h of o.headers) all.push(h);
   return serializeHead(`GET ${o.path} HTTP/1.1`, all);
-}
-
-/** What the server agreed to in its 101 response. */
-export interface UpgradeResponse {
-  /** The chosen subprotocol, or an empty string. */
-  protocol: string;
-  /** The accepted extensions, parsed. */
-  extensions: ExtensionOffer[];
-  /** The raw `Sec-WebSocket-Extensions` value, or an empty string. */
-  extensionsHeader: string;
 }
 
 /**
