@@ -13,8 +13,8 @@ import type { HeaderInit } from "../handshake/_head.ts";
 import { Driver, type DriverHandlers, type DriverOptions, MemoryBudget } from "./_driver.ts";
 import { AdapterError, adapterError } from "./_errors.ts";
 import { isValidCloseCode } from "../framing/rfc6455.ts";
+import { refuseStreamMessages } from "./_client.ts";
 import {
-  refuseStreamMessages,
   serverSocket,
   socketDrained,
   socketEvent,

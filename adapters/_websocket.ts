@@ -10,64 +10,14 @@
  * @module
  */
 
-import { ClientConnection, type ClientOptions } from "../core/client.ts";
-import type { ConnectionEvent, ConnectionOptions } from "../core/connection.ts";
-import type { ExtensionFactory } from "../core/extension.ts";
-import type { HeaderInit } from "../handshake/_head.ts";
+import type { ConnectionEvent } from "../core/connection.ts";
 import type { UpgradeRequest, WebSocketVersion } from "../handshake/rfc6455.ts";
 import { COALESCE_LIMIT, isValidCloseCode } from "../framing/rfc6455.ts";
-import { permessageDeflate } from "../extensions/permessage_deflate.ts";
-import { Driver, type DriverHandlers, type DriverOptions, type Transport } from "./_driver.ts";
+import type { Driver, DriverHandlers } from "./_driver.ts";
+import { type Connector, startClient, type WebSocketOptions } from "./_client.ts";
 import type { AdapterError } from "./_errors.ts";
 
-/** Where a client connects. */
-export interface ConnectTarget {
-  /** Host name or IP address (IPv6 without brackets). */
-  hostname: string;
-  /** TCP port. */
-  port: number;
-  /** Whether to speak TLS (`wss:`). */
-  tls: boolean;
-}
-
-/** What a transport reports to while connected. */
-export interface TransportSink {
-  /** Bytes arrived. */
-  receive(chunk: Uint8Array): void;
-  /** The peer closed its side. */
-  receiveEnd(): void;
-  /** The transport failed. */
-  fail(error: Error): void;
-  /** The write buffer drained. */
-  drained(): void;
-}
-
-/**
- * Opens a connection for the client: resolves with the transport once connected (TLS
- * handshake included), rejects with a clear error when refused or when TLS fails.
- */
-export type Connector = (
-  target: ConnectTarget,
-  sink: TransportSink,
-  tls: unknown,
-) => Promise<Transport>;
-
-/** Options of the client `WebSocket` beyond the standard's two arguments. */
-export interface WebSocketOptions extends Omit<ConnectionOptions, "streamMessages">, DriverOptions {
-  /** Extra request headers (cookies, authorization). */
-  headers?: HeaderInit;
-  /** `Origin` to declare; none by default (browsers always send one). */
-  origin?: string;
-  /** Protocol revision to speak. Default 13 (RFC 6455). */
-  version?: WebSocketVersion;
-  /**
-   * Extensions to offer. Default: permessage-deflate with its default parameters, as browsers
-   * offer it (none on hixie versions); `[]` offers none.
-   */
-  extensions?: ExtensionFactory[];
-  /** TLS options for `wss:`: `ca`, PEM certificates to trust besides the system's. */
-  tls?: { ca?: string | string[]; rejectUnauthorized?: boolean };
-}
+export type { Connector, ConnectTarget, TransportSink, WebSocketOptions } from "./_client.ts";
 
 /**
  * How binary messages are delivered to a `WebSocket`'s listeners: the standard's `"blob"` and
@@ -221,66 +171,14 @@ export class WebSocket extends EventTarget {
       this.#extensions = attach.driver.conn.extensions;
       return;
     }
-    let parsed: URL;
-    try {
-      parsed = new URL(String(url));
-    } catch {
-      throw new DOMException(`Invalid URL: ${String(url)}`, "SyntaxError");
-    }
-    if (parsed.protocol === "http:") parsed.protocol = "ws:";
-    else if (parsed.protocol === "https:") parsed.protocol = "wss:";
-    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
-      throw new DOMException(
-        `URL scheme must be ws: or wss:, got ${parsed.protocol}`,
-        "SyntaxError",
-      );
-    }
-    if (parsed.hash !== "" || String(url).includes("#")) {
-      throw new DOMException("URL must not contain a fragment", "SyntaxError");
-    }
-    const list = typeof protocols === "string" ? [protocols] : Array.from(protocols, String);
-    const seen = new Set<string>();
-    for (const p of list) {
-      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p) || seen.has(p.toLowerCase())) {
-        throw new DOMException(
-          `Invalid or repeated subprotocol: ${JSON.stringify(p)}`,
-          "SyntaxError",
-        );
-      }
-      seen.add(p.toLowerCase());
-    }
-    this.#url = parsed.href;
-    this.#origin = parsed.origin;
     const connector = internals[CONNECTOR];
     if (connector === undefined) {
       throw new TypeError("This WebSocket class has no connector: import it from an adapter");
     }
-    const secure = parsed.protocol === "wss:";
-    const clientOptions: ClientOptions = {
-      ...options,
-      extensions: clientExtensions(options),
-      host: parsed.host,
-      path: (parsed.pathname || "/") + parsed.search,
-      protocols: list,
-      secure,
-    };
-    refuseStreamMessages(options);
-    const conn = new ClientConnection(clientOptions);
-    const driver = new Driver(conn, new SocketReports(this), options);
-    this.#driver = driver;
-    const hostname = parsed.hostname.startsWith("[")
-      ? parsed.hostname.slice(1, -1)
-      : parsed.hostname;
-    const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
-    // The driver has the sink's methods, as on the server side.
-    connector({ hostname, port, tls: secure }, driver, options.tls).then(
-      (transport) => {
-        if (conn.state === "closed") transport.close();
-        else driver.attach(transport);
-      },
-      (error: unknown) => driver.fail(error instanceof Error ? error : new Error(String(error))),
-    );
-    driver.pump();
+    const started = startClient(url, protocols, options, new SocketReports(this), connector);
+    this.#url = started.href;
+    this.#origin = started.origin;
+    this.#driver = started.driver;
   }
 
   /** The URL this socket connected to (client) or was requested at (server). */
@@ -770,28 +668,6 @@ function messageEvent(data: unknown, origin: string, socket: EventTarget): Event
     });
   }
   return new WebSocketMessageEvent(data, origin, socket);
-}
-
-/** @internal The extensions a client offers: the caller's, else permessage-deflate as browsers do. */
-export function clientExtensions(
-  options: { version?: WebSocketVersion; extensions?: ExtensionFactory[] },
-): ExtensionFactory[] {
-  if (options.extensions !== undefined) return options.extensions;
-  const legacy = options.version === "hixie-75" || options.version === "hixie-76";
-  return legacy ? [] : [permessageDeflate()];
-}
-
-/**
- * @internal The browser-style sockets deliver whole messages; fragment events have no place in
- * their API, so the core's `streamMessages` is refused rather than silently dropping messages.
- */
-export function refuseStreamMessages(options: object): void {
-  if ((options as { streamMessages?: unknown }).streamMessages) {
-    throw new TypeError(
-      "Option streamMessages is not supported by WebSocket, whose events carry whole " +
-        "messages; use the core Connection for fragment events",
-    );
-  }
 }
 
 function sendableCode(code: number): boolean {

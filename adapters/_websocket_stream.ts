@@ -11,15 +11,9 @@
  * @module
  */
 
-import { ClientConnection } from "../core/client.ts";
 import type { ConnectionEvent } from "../core/connection.ts";
-import { Driver } from "./_driver.ts";
-import {
-  clientExtensions,
-  type Connector,
-  refuseStreamMessages,
-  type WebSocketOptions,
-} from "./_websocket.ts";
+import type { Driver, DriverHandlers } from "./_driver.ts";
+import { type Connector, startClient, type WebSocketOptions } from "./_client.ts";
 
 /** What `opened` resolves with. */
 export interface WebSocketStreamConnection {
@@ -108,14 +102,6 @@ export class WebSocketStream {
     if (connector === undefined) {
       throw new TypeError("This WebSocketStream class has no connector: import it from an adapter");
     }
-    const parsed = new URL(String(url));
-    if (parsed.protocol === "http:") parsed.protocol = "ws:";
-    if (parsed.protocol === "https:") parsed.protocol = "wss:";
-    if ((parsed.protocol !== "ws:" && parsed.protocol !== "wss:") || parsed.hash !== "") {
-      throw new SyntaxError(`Invalid WebSocket URL: ${String(url)}`);
-    }
-    this.url = parsed.href;
-    const secure = parsed.protocol === "wss:";
     const readHigh = options.readableHighWaterMark ?? 16;
     const writeHigh = options.writableHighWaterMark ?? 1 << 20;
 
@@ -136,16 +122,9 @@ export class WebSocketStream {
       for (const w of drainWaiters.splice(0)) w();
     };
 
-    refuseStreamMessages(options);
-    const conn = new ClientConnection({
-      ...options,
-      extensions: clientExtensions(options),
-      host: parsed.host,
-      path: (parsed.pathname || "/") + parsed.search,
-      protocols: options.protocols ?? [],
-      secure,
-    });
-    const driver: Driver = new Driver(conn, {
+    // Set by startClient below, before any of these runs.
+    let driver!: Driver;
+    const handlers: DriverHandlers = {
       event: (ev: ConnectionEvent) => {
         switch (ev.type) {
           case "open":
@@ -189,8 +168,12 @@ export class WebSocketStream {
       drained: wakeWriters,
       // deno-lint-ignore no-console
       uncaught: (error) => console.error(error),
-    }, options);
+    };
+    const started = startClient(url, options.protocols ?? [], options, handlers, connector);
+    driver = started.driver;
     this.#driver = driver;
+    this.url = started.href;
+    const conn = driver.conn;
 
     const readable = new ReadableStream<string | Uint8Array>({
       start: (c) => {
@@ -238,27 +221,6 @@ export class WebSocketStream {
         driver.fail(failure);
       }
     }, { once: true });
-
-    const hostname = parsed.hostname.startsWith("[")
-      ? parsed.hostname.slice(1, -1)
-      : parsed.hostname;
-    const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
-    connector({ hostname, port, tls: secure }, {
-      receive: (c) => driver.receive(c),
-      receiveEnd: () => driver.receiveEnd(),
-      fail: (e) => driver.fail(e),
-      drained: () => driver.drained(),
-    }, options.tls).then(
-      (transport) => {
-        if (conn.state === "closed") transport.close();
-        else driver.attach(transport);
-      },
-      (error: unknown) => {
-        failure ??= error instanceof Error ? error : new Error(String(error));
-        driver.fail(failure);
-      },
-    );
-    driver.pump();
   }
 
   /** Start the closing handshake. */
@@ -280,6 +242,6 @@ export function streamWithConnector(connector: Connector): typeof WebSocketStrea
   };
 }
 
-function stateOf(conn: ClientConnection): string {
+function stateOf(conn: Driver["conn"]): string {
   return conn.state;
 }

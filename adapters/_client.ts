@@ -1,0 +1,184 @@
+/**
+ * The one way a client starts, shared by `WebSocket`, `WebSocketStream` and any client to come:
+ * the URL checked as the WHATWG standard says, the subprotocols checked, the core
+ * {@linkcode ClientConnection} and its {@linkcode Driver} built, and the connection opened
+ * through the adapter's {@linkcode Connector}.
+ *
+ * @module
+ */
+
+import { ClientConnection } from "../core/client.ts";
+import type { ConnectionOptions } from "../core/connection.ts";
+import type { ExtensionFactory } from "../core/extension.ts";
+import { permessageDeflate } from "../extensions/permessage_deflate.ts";
+import type { HeaderInit } from "../handshake/_head.ts";
+import type { WebSocketVersion } from "../handshake/rfc6455.ts";
+import { Driver, type DriverHandlers, type DriverOptions, type Transport } from "./_driver.ts";
+
+/** Where a client connects. */
+export interface ConnectTarget {
+  /** Host name or IP address (IPv6 without brackets). */
+  hostname: string;
+  /** TCP port. */
+  port: number;
+  /** Whether to speak TLS (`wss:`). */
+  tls: boolean;
+}
+
+/** What a transport reports to while connected. */
+export interface TransportSink {
+  /** Bytes arrived. */
+  receive(chunk: Uint8Array): void;
+  /** The peer closed its side. */
+  receiveEnd(): void;
+  /** The transport failed. */
+  fail(error: Error): void;
+  /** The write buffer drained. */
+  drained(): void;
+}
+
+/**
+ * Opens a connection for the client: resolves with the transport once connected (TLS
+ * handshake included), rejects with a clear error when refused or when TLS fails.
+ */
+export type Connector = (
+  target: ConnectTarget,
+  sink: TransportSink,
+  tls: unknown,
+) => Promise<Transport>;
+
+/** Options of the client `WebSocket` beyond the standard's two arguments. */
+export interface WebSocketOptions extends Omit<ConnectionOptions, "streamMessages">, DriverOptions {
+  /** Extra request headers (cookies, authorization). */
+  headers?: HeaderInit;
+  /** `Origin` to declare; none by default (browsers always send one). */
+  origin?: string;
+  /** Protocol revision to speak. Default 13 (RFC 6455). */
+  version?: WebSocketVersion;
+  /**
+   * Extensions to offer. Default: permessage-deflate with its default parameters, as browsers
+   * offer it (none on hixie versions); `[]` offers none.
+   */
+  extensions?: ExtensionFactory[];
+  /** TLS options for `wss:`: `ca`, PEM certificates to trust besides the system's. */
+  tls?: { ca?: string | string[]; rejectUnauthorized?: boolean };
+}
+
+/** A client's URL, as the standard parses it. */
+export interface ClientUrl {
+  /** The URL, serialised (`http:` and `https:` turned into `ws:` and `wss:`). */
+  href: string;
+  /** The URL's origin, for `MessageEvent.origin`. */
+  origin: string;
+}
+
+/** A client started by {@linkcode startClient}. */
+export interface StartedClient extends ClientUrl {
+  /** The driver of the connection being opened. */
+  driver: Driver;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Parse and check a client's URL and subprotocols as the WHATWG standard's WebSocket
+ * constructor does: `SyntaxError` DOMExceptions for a bad URL, scheme, fragment, or an invalid
+ * or repeated (ASCII case-insensitively) subprotocol.
+ */
+export function parseClientUrl(
+  url: string | URL,
+  protocols: string | readonly string[],
+): { url: URL; protocols: string[] } & ClientUrl {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch {
+    throw new DOMException(`Invalid URL: ${String(url)}`, "SyntaxError");
+  }
+  if (parsed.protocol === "http:") parsed.protocol = "ws:";
+  else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
+    throw new DOMException(`URL scheme must be ws: or wss:, got ${parsed.protocol}`, "SyntaxError");
+  }
+  if (parsed.hash !== "" || String(url).includes("#")) {
+    throw new DOMException("URL must not contain a fragment", "SyntaxError");
+  }
+  const list = typeof protocols === "string" ? [protocols] : Array.from(protocols, String);
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (!TOKEN.test(p) || seen.has(p.toLowerCase())) {
+      throw new DOMException(
+        `Invalid or repeated subprotocol: ${JSON.stringify(p)}`,
+        "SyntaxError",
+      );
+    }
+    seen.add(p.toLowerCase());
+  }
+  return { url: parsed, protocols: list, href: parsed.href, origin: parsed.origin };
+}
+
+/**
+ * Start a client: check the URL and subprotocols, build the core connection and its driver
+ * reporting to `handlers`, and open the connection through `connector` (the driver is the
+ * transport's sink). The caller owns the driver from here.
+ * @param url `ws:` or `wss:` URL (`http:`/`https:` taken as `ws:`/`wss:`).
+ * @param protocols Subprotocols to offer, most preferred first.
+ * @param options Headers, origin, version, extensions, limits, timeouts, TLS options.
+ * @param handlers Where the driver reports.
+ * @param connector How the adapter opens a TCP or TLS connection.
+ */
+export function startClient(
+  url: string | URL,
+  protocols: string | readonly string[],
+  options: WebSocketOptions,
+  handlers: DriverHandlers,
+  connector: Connector,
+): StartedClient {
+  const checked = parseClientUrl(url, protocols);
+  refuseStreamMessages(options);
+  const parsed = checked.url;
+  const secure = parsed.protocol === "wss:";
+  const conn = new ClientConnection({
+    ...options,
+    extensions: clientExtensions(options),
+    host: parsed.host,
+    path: (parsed.pathname || "/") + parsed.search,
+    protocols: checked.protocols,
+    secure,
+  });
+  const driver = new Driver(conn, handlers, options);
+  const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+  const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
+  connector({ hostname, port, tls: secure }, driver, options.tls).then(
+    (transport) => {
+      if (conn.state === "closed") transport.close();
+      else driver.attach(transport);
+    },
+    (error: unknown) => driver.fail(error instanceof Error ? error : new Error(String(error))),
+  );
+  driver.pump();
+  return { href: checked.href, origin: checked.origin, driver };
+}
+
+/**
+ * The browser-style sockets deliver whole messages; fragment events have no place in their API,
+ * so the core's `streamMessages` is refused (on servers too) rather than silently dropping
+ * every message.
+ */
+export function refuseStreamMessages(options: object): void {
+  if ((options as { streamMessages?: unknown }).streamMessages) {
+    throw new TypeError(
+      "Option streamMessages is not supported by WebSocket, whose events carry whole " +
+        "messages; use the core Connection for fragment events",
+    );
+  }
+}
+
+/** The extensions a client offers: the caller's, else permessage-deflate as browsers do. */
+export function clientExtensions(
+  options: { version?: WebSocketVersion; extensions?: ExtensionFactory[] },
+): ExtensionFactory[] {
+  if (options.extensions !== undefined) return options.extensions;
+  const legacy = options.version === "hixie-75" || options.version === "hixie-76";
+  return legacy ? [] : [permessageDeflate()];
+}
