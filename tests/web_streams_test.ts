@@ -10,10 +10,13 @@ import { acceptKey } from "../mod.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+/** Poll `cond` until it holds; fails naming `what` (a string, or a function giving the state). */
+async function waitFor(cond: () => boolean, what: string | (() => string), ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
+    }
     await sleep(5);
   }
 }
@@ -21,7 +24,9 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
 const toPair = (socket: net.Socket) => Duplex.toWeb(socket) as unknown as ByteStreamPair;
 
 /** A TCP server whose connections are served by the Web Streams adapter's accept(). */
-async function streamServer(handler: (ws: WebSocket) => void): Promise<{ port: number; close(): Promise<void> }> {
+async function streamServer(
+  handler: (ws: WebSocket) => void,
+): Promise<{ port: number; sockets: Set<net.Socket>; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
@@ -31,6 +36,7 @@ async function streamServer(handler: (ws: WebSocket) => void): Promise<{ port: n
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     port: (server.address() as net.AddressInfo).port,
+    sockets,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -39,9 +45,14 @@ async function streamServer(handler: (ws: WebSocket) => void): Promise<{ port: n
   };
 }
 
-function tcp(port: number): Promise<ByteStreamPair> {
+/**
+ * A loopback TCP connection as a stream pair. The socket is added to `sockets` (if given) as soon
+ * as it exists, so a test's `finally` can destroy it whatever happened.
+ */
+function tcp(port: number, sockets?: net.Socket[]): Promise<ByteStreamPair> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1", () => resolve(toPair(socket)));
+    sockets?.push(socket);
     socket.once("error", reject);
   });
 }
@@ -58,84 +69,114 @@ describe("Web Streams adapter", () => {
     const server = await streamServer((ws) => {
       ws.onmessage = (e) => ws.send(e.data);
     });
-    const ws = connect(tcp(server.port), `ws://127.0.0.1:${server.port}/streams`);
-    ws.binaryType = "arraybuffer";
-    const got: unknown[] = [];
-    ws.onmessage = (e) => got.push(e.data);
-    let closeCode = 0;
-    ws.onclose = (e) => (closeCode = e.code);
-    await new Promise((r) => (ws.onopen = r));
-    ws.send("over streams");
-    ws.send(new Uint8Array([1, 2, 3]));
-    await waitFor(() => got.length === 2, "two echoes");
-    assert.equal(got[0], "over streams");
-    assert.deepEqual(new Uint8Array(got[1] as ArrayBuffer), new Uint8Array([1, 2, 3]));
-    ws.close(1000);
-    await waitFor(() => closeCode === 1000, "close 1000");
-    await server.close();
+    const sockets: net.Socket[] = [];
+    try {
+      const ws = connect(tcp(server.port, sockets), `ws://127.0.0.1:${server.port}/streams`);
+      ws.binaryType = "arraybuffer";
+      const got: unknown[] = [];
+      ws.onmessage = (e) => got.push(e.data);
+      let closeCode = 0;
+      ws.onclose = (e) => (closeCode = e.code);
+      await new Promise((r) => (ws.onopen = r));
+      ws.send("over streams");
+      ws.send(new Uint8Array([1, 2, 3]));
+      await waitFor(() => got.length === 2, "two echoes");
+      assert.equal(got[0], "over streams");
+      assert.deepEqual(new Uint8Array(got[1] as ArrayBuffer), new Uint8Array([1, 2, 3]));
+      ws.close(1000);
+      await waitFor(() => closeCode === 1000, "close 1000");
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
   });
 
   test("WebSocketStream: opened, readable and writable, closed resolves on a clean close", async () => {
     const server = await streamServer((ws) => {
       ws.onmessage = (e) => (e.data === "bye" ? ws.close(4000, "asked") : ws.send(e.data));
     });
-    const wss = connectStream(tcp(server.port), `ws://127.0.0.1:${server.port}/`);
-    const { readable, writable } = await wss.opened;
-    const writer = writable.getWriter();
-    const reader = readable.getReader();
-    await writer.write("one");
-    await writer.write(new Uint8Array([7]));
-    assert.equal((await reader.read()).value, "one");
-    assert.deepEqual((await reader.read()).value, new Uint8Array([7]));
-    await writer.write("bye");
-    assert.deepEqual(await wss.closed, { closeCode: 4000, reason: "asked" });
-    assert.equal((await reader.read()).done, true);
-    await server.close();
+    const sockets: net.Socket[] = [];
+    try {
+      const wss = connectStream(tcp(server.port, sockets), `ws://127.0.0.1:${server.port}/`);
+      const { readable, writable } = await wss.opened;
+      const writer = writable.getWriter();
+      const reader = readable.getReader();
+      await writer.write("one");
+      await writer.write(new Uint8Array([7]));
+      assert.equal((await reader.read()).value, "one");
+      assert.deepEqual((await reader.read()).value, new Uint8Array([7]));
+      await writer.write("bye");
+      assert.deepEqual(await wss.closed, { closeCode: 4000, reason: "asked" });
+      assert.equal((await reader.read()).done, true);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
   });
 
   test("WebSocketStream: a paused reader stops the socket being read, so the sender is held back (bounded memory)", { timeout: 60_000 }, async () => {
     const TOTAL = 400; // 25 MiB in 64 KiB messages
     let sent = 0;
     let senderDone = false;
+    /** The server socket while its sender waits for its output to drain, else null. */
+    let waiting: WebSocket | null = null;
     const server = await streamServer(async (ws) => {
       for (let i = 0; i < TOTAL && ws.readyState === 1; i++) {
         ws.send(numbered(i));
         sent++;
         // The sender respects backpressure: it waits while more than 256 KiB are queued.
+        waiting = ws;
         await ws.drained(256 * 1024);
+        waiting = null;
       }
       senderDone = true;
     });
-    const wss = connectStream(tcp(server.port), `ws://127.0.0.1:${server.port}/`, { readableHighWaterMark: 4 });
-    const { readable } = await wss.opened;
-    const reader = readable.getReader();
-    for (let i = 0; i < 5; i++) {
-      const { value } = await reader.read();
-      assert.equal(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(0), i);
+    const sockets: net.Socket[] = [];
+    let wss: ReturnType<typeof connectStream> | null = null;
+    try {
+      wss = connectStream(tcp(server.port, sockets), `ws://127.0.0.1:${server.port}/`, { readableHighWaterMark: 4 });
+      const { readable } = await wss.opened;
+      const reader = readable.getReader();
+      for (let i = 0; i < 5; i++) {
+        const { value } = await reader.read();
+        assert.equal(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(0), i);
+      }
+      // Stop reading. Stalled means: the client's socket is no longer read (the reader's
+      // backpressure reached it), the server's socket takes no more (it needs a drain the
+      // kernel cannot give) and the sender waits in drained().
+      const client = sockets[0]!;
+      const state = () => {
+        const serverSocket = [...server.sockets][0];
+        return `client socket paused ${client.isPaused()}, server socket needs drain ${serverSocket?.writableNeedDrain}, sender waiting ${waiting !== null}, sent ${sent}, done ${senderDone}`;
+      };
+      const stalled = () =>
+        client.isPaused() && [...server.sockets][0]?.writableNeedDrain === true && waiting !== null;
+      await waitFor(() => stalled() || senderDone, () => `the sender to stall (${state()})`, 20_000);
+      const sentWhilePaused = sent;
+      assert.ok(stalled(), `the sender stalled while the reader was paused (${state()})`);
+      assert.ok(sentWhilePaused < TOTAL / 2, `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`);
+      // Read the rest: nothing lost or reordered.
+      for (let i = 5; i < TOTAL; i++) {
+        const { value } = await reader.read();
+        assert.equal(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(0), i);
+      }
+      await waitFor(() => senderDone, "the sender to finish");
+      wss.close({ closeCode: 1000 });
+      await wss.closed;
+      console.log(`# backpressure: ${sentWhilePaused} of ${TOTAL} 64 KiB messages sent while the reader paused`);
+    } finally {
+      wss?.closed.catch(() => {});
+      for (const s of sockets) s.destroy();
+      await server.close();
     }
-    // Stop reading for a while: the sender must stall well short of the total.
-    await sleep(700);
-    const sentWhilePaused = sent;
-    await sleep(300);
-    assert.equal(sent, sentWhilePaused, "the sender stalled while the reader was paused");
-    assert.ok(sentWhilePaused < TOTAL / 2, `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`);
-    // Read the rest: nothing lost or reordered.
-    for (let i = 5; i < TOTAL; i++) {
-      const { value } = await reader.read();
-      assert.equal(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(0), i);
-    }
-    await waitFor(() => senderDone, "the sender to finish");
-    wss.close({ closeCode: 1000 });
-    await wss.closed;
-    await server.close();
-    console.log(`# backpressure: ${sentWhilePaused} of ${TOTAL} 64 KiB messages sent while the reader paused`);
   });
 
   test("WebSocketStream: writes wait while the peer does not read (bounded memory)", { timeout: 60_000 }, async () => {
+    const HIGH_WATER = 1 << 20;
     // A peer that completes the handshake and then stops reading.
-    let peer: net.Socket | null = null;
+    const peers: net.Socket[] = [];
     const server = net.createServer((socket) => {
-      peer = socket;
+      peers.push(socket);
       let head = Buffer.alloc(0);
       socket.on("data", function onData(d: Buffer) {
         head = Buffer.concat([head, d]);
@@ -149,26 +190,43 @@ describe("Web Streams adapter", () => {
       socket.on("error", () => {});
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as net.AddressInfo).port;
-    const wss = connectStream(tcp(port), `ws://127.0.0.1:${port}/`, { writableHighWaterMark: 1 << 20 });
-    const { writable } = await wss.opened;
-    const writer = writable.getWriter();
-    let written = 0;
-    const writing = (async () => {
-      for (let i = 0; i < 1000; i++) {
-        await writer.write(numbered(i));
-        written++;
-      }
-    })();
-    writing.catch(() => {});
-    await sleep(700);
-    const stalledAt = written;
-    await sleep(300);
-    assert.equal(written, stalledAt, "writes stalled");
-    assert.ok(stalledAt < 500, `${stalledAt} of 1000 64 KiB writes completed while the peer did not read`);
-    console.log(`# backpressure: ${stalledAt} of 1000 64 KiB writes completed while the peer did not read`);
-    wss.close();
-    (peer as net.Socket | null)?.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
+    const sockets: net.Socket[] = [];
+    let wss: ReturnType<typeof connectStream> | null = null;
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      wss = connectStream(tcp(port, sockets), `ws://127.0.0.1:${port}/`, { writableHighWaterMark: HIGH_WATER });
+      const { writable } = await wss.opened;
+      const writer = writable.getWriter();
+      let written = 0;
+      let pending = false;
+      const writing = (async () => {
+        for (let i = 0; i < 1000; i++) {
+          pending = true;
+          await writer.write(numbered(i));
+          pending = false;
+          written++;
+        }
+      })();
+      writing.catch(() => {});
+      // Stalled means: the kernel takes no more (the client socket needs a drain it cannot get)
+      // and a write is waiting.
+      const client = sockets[0]!;
+      const stalled = () => pending && client.writableNeedDrain;
+      await waitFor(() => stalled() || written === 1000, "a write to wait on a full socket", 20_000);
+      const stalledAt = written;
+      assert.ok(stalled(), `writes stalled (${written} written, socket needs drain ${client.writableNeedDrain})`);
+      // Every write that resolved is with the socket or within the high-water mark.
+      assert.ok(
+        stalledAt * 65536 <= client.bytesWritten + HIGH_WATER + 65536,
+        `${stalledAt} writes of 64 KiB resolved, the socket took ${client.bytesWritten} bytes`,
+      );
+      assert.ok(stalledAt < 500, `${stalledAt} of 1000 64 KiB writes completed while the peer did not read`);
+      console.log(`# backpressure: ${stalledAt} of 1000 64 KiB writes completed while the peer did not read`);
+    } finally {
+      wss?.closed.catch(() => {});
+      wss?.close();
+      for (const s of [...sockets, ...peers]) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
