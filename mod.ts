@@ -57,7 +57,12 @@ export {
   UsageError,
   type UsageErrorCode,
 } from "./core/errors.ts";
-export type { Extension, ExtensionFactory } from "./core/extension.ts";
+export {
+  type Extension,
+  type ExtensionFactory,
+  type NegotiatedExtension,
+  negotiateExtensions,
+} from "./core/extension.ts";
 export {
   type FrameErrorCode,
   FrameParser,
@@ -79,6 +84,8 @@ export { acceptKey } from "./handshake/rfc6455.ts";
 export type {
   ExtensionOffer,
   HandshakeErrorCode,
+  HandshakeRejection,
+  HandshakeResult,
   UpgradeRequest,
   UpgradeResponse,
   WebSocketVersion,

@@ -6,12 +6,12 @@
 
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { ProtocolError } from "./errors.ts";
-import type { Extension, ExtensionFactory } from "./extension.ts";
+import { type ExtensionFactory, negotiateExtensions } from "./extension.ts";
 import { type HttpResponseHead, HttpResponseParser, isToken } from "../handshake/http.ts";
 import { headerEntries, type HeaderInit } from "../handshake/_head.ts";
 import { encodeBase64 } from "../handshake/_base64.ts";
 import { buildClientRequest, validateUpgradeResponse } from "../handshake/rfc6455.ts";
-import type { WebSocketVersion } from "../handshake/types.ts";
+import type { HandshakeRejection, WebSocketVersion } from "../handshake/types.ts";
 import { buildHixie76Request, validateHixie76Response } from "../handshake/hixie76.ts";
 import {
   buildHixie75Request,
@@ -177,37 +177,21 @@ export class ClientConnection extends Connection {
     if (version === "hixie-76" || version === "hixie-75") {
       return this.#hixieResponse(result.head, result.rest);
     }
-    const checked = validateUpgradeResponse(
-      result.head,
-      this.#key,
-      this.#protocols,
-      this.#factories.map((f) => f.name),
-    );
-    if (!checked.ok) {
-      const r = checked.rejection;
-      this.failHandshake(new ProtocolError(r.code, r.message, 0, r.status), new Uint8Array(0));
-      return;
-    }
-    let extension: Extension | null = null;
-    for (const offer of checked.value.extensions) {
-      const factory = this.#factories.find((f) => f.name === offer.name)!;
-      const active = factory.accepted(offer);
-      if (typeof active === "string") {
-        this.failHandshake(
-          new ProtocolError("HANDSHAKE_BAD_EXTENSION", active, 0, 101),
-          new Uint8Array(0),
-        );
-        return;
-      }
-      extension = active;
-    }
+    const checked = validateUpgradeResponse(result.head, this.#key, this.#protocols);
+    if (!checked.ok) return this.#refused(checked.rejection);
+    const negotiated = negotiateExtensions("client", this.#factories, checked.value.extensions);
+    if (!negotiated.ok) return this.#refused(negotiated.rejection);
     this.startFraming(
       version,
       checked.value.protocol,
       checked.value.extensionsHeader,
-      extension,
+      negotiated.value.extension,
       result.rest,
     );
+  }
+
+  #refused(r: HandshakeRejection): void {
+    this.failHandshake(new ProtocolError(r.code, r.message, 0, r.status), new Uint8Array(0));
   }
 
   #hixieResponse(head: HttpResponseHead, rest: Uint8Array): void {
@@ -222,13 +206,7 @@ export class ClientConnection extends Connection {
     const checked = version === "hixie-76"
       ? validateHixie76Response(head, expectation)
       : validateHixie75Response(head, expectation);
-    if (!checked.ok) {
-      const r = checked.rejection;
-      return this.failHandshake(
-        new ProtocolError(r.code, r.message, 0, r.status),
-        new Uint8Array(0),
-      );
-    }
+    if (!checked.ok) return this.#refused(checked.rejection);
     this.#protocol = checked.value.protocol;
     if (version === "hixie-75") {
       // Clients of the draft compare the response's first 85 bytes exactly.

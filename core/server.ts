@@ -17,7 +17,11 @@
 
 import { Connection, type ConnectionOptions, joinParts } from "./connection.ts";
 import { ProtocolError, UsageError } from "./errors.ts";
-import type { Extension, ExtensionFactory } from "./extension.ts";
+import {
+  type ExtensionFactory,
+  type NegotiatedExtension,
+  negotiateExtensions,
+} from "./extension.ts";
 import { equalsIgnoringAsciiCase, HttpRequestParser } from "../handshake/http.ts";
 import { buildHttpResponse, headerEntries, type HeaderInit, REASONS } from "../handshake/_head.ts";
 import {
@@ -139,6 +143,8 @@ export interface RejectOptions {
   body?: string | Uint8Array;
 }
 
+const NO_EXTENSION: NegotiatedExtension = { extension: null, response: "" };
+
 /** Bytes a client may send after its request and before the server decides. */
 const MAX_EARLY_DATA = 64 * 1024;
 
@@ -224,20 +230,11 @@ export class ServerConnection extends Connection {
       this.#awaitingKey3 = true;
       return this.#tryKey3();
     }
-    let extension: Extension | null = null;
-    let extensionsHeader = "";
-    for (const factory of this.#factories) {
-      const offers = request.extensions.filter((e) => e.name === factory.name);
-      if (offers.length === 0) continue;
-      const chosen = factory.accept(offers);
-      if (chosen !== null) {
-        extension = chosen.extension;
-        extensionsHeader = chosen.response;
-        break;
-      }
-    }
-    this.queueOutput(buildAcceptResponse(request.key, protocol, extensionsHeader, headers));
-    this.startFraming(request.version, protocol, extensionsHeader, extension, this.#takePending());
+    // Parsed offers are never refused: a server declines what it cannot use.
+    const negotiated = negotiateExtensions("server", this.#factories, request.extensions);
+    const { extension, response } = negotiated.ok ? negotiated.value : NO_EXTENSION;
+    this.queueOutput(buildAcceptResponse(request.key, protocol, response, headers));
+    this.startFraming(request.version, protocol, response, extension, this.#takePending());
   }
 
   #takePending(): Uint8Array {

@@ -267,14 +267,17 @@ export function buildClientRequest(o: ClientRequestOptions): Uint8Array {
  *
  * @param head The parsed response head.
  * @param key The key the client sent.
+ * The extensions are only parsed here; whether the client offered them, and whether their
+ * parameters are acceptable, is for the extension negotiation to decide.
+ *
+ * @param head The parsed response head.
+ * @param key The key the client sent.
  * @param protocols The subprotocols the client offered.
- * @param offeredExtensions Names of the extensions the client offered.
  */
 export function validateUpgradeResponse(
   head: HttpResponseHead,
   key: string,
   protocols: readonly string[],
-  offeredExtensions: readonly string[],
 ): HandshakeResult<UpgradeResponse> {
   if (head.status !== 101) {
     return reject(
@@ -312,17 +315,6 @@ export function validateUpgradeResponse(
     const parsed = parseExtensions(extValue);
     if (parsed === null) {
       return reject(101, "HANDSHAKE_BAD_EXTENSION", "Sec-WebSocket-Extensions is malformed");
-    }
-    const seen = new Set<string>();
-    for (const e of parsed) {
-      if (!offeredExtensions.includes(e.name) || seen.has(e.name)) {
-        return reject(
-          101,
-          "HANDSHAKE_BAD_EXTENSION",
-          `Server accepted an extension that was not offered: ${e.name}`,
-        );
-      }
-      seen.add(e.name);
     }
     extensions = parsed;
   }
