@@ -8,6 +8,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { ClientConnection, type ClientOptions } from "../core/client.ts";
 import type { Connection, ConnectionEvent } from "../core/connection.ts";
 import { ServerConnection, type ServerOptions } from "../core/server.ts";
@@ -105,6 +106,137 @@ export function hex(text: string): Uint8Array {
 /** Bytes as lowercase space-separated hex. */
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/** Bytes shown on each side of the first difference by {@linkcode assertBytesEqual}. */
+const WINDOW = 8;
+
+/** `bytes[from..to)` as hex, the byte at `mark` in brackets, with ellipses where it is cut. */
+function hexWindow(bytes: Uint8Array, mark: number): string {
+  const from = Math.max(0, mark - WINDOW);
+  const to = Math.min(bytes.length, mark + WINDOW + 1);
+  const parts: string[] = [];
+  for (let i = from; i < to; i++) {
+    const h = bytes[i].toString(16).padStart(2, "0");
+    parts.push(i === mark ? `[${h}]` : h);
+  }
+  if (mark >= bytes.length) parts.push("[end]");
+  return `${from > 0 ? "… " : ""}${parts.join(" ")}${to < bytes.length ? " …" : ""}`;
+}
+
+/** A short description of a value for a failure message: byte arrays and long strings summarised. */
+export function brief(value: unknown, limit = 400): string {
+  if (value instanceof Uint8Array) {
+    const head = toHex(value.subarray(0, 2 * WINDOW));
+    return `${value.constructor.name}(${value.length})${head === "" ? "" : ` ${head}`}${
+      value.length > 2 * WINDOW ? " …" : ""
+    }`;
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(value, (_key, v: unknown) => {
+      if (v instanceof Uint8Array) return `<${brief(v)}>`;
+      if (typeof v === "string" && v.length > 80) return `${v.slice(0, 60)}… (${v.length} chars)`;
+      return v;
+    }) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > limit ? `${text.slice(0, limit)}… (${text.length} chars)` : text;
+}
+
+/**
+ * Asserts that `actual` is a byte array equal to `expected` (same prototype, as
+ * `assert.deepStrictEqual` would check), failing fast with a short message: the lengths and the
+ * first differing index with a hex window around it. `assert.deepEqual` over large arrays renders
+ * and diffs every element on failure, which took a failing test minutes and gigabytes.
+ */
+export function assertBytesEqual(actual: unknown, expected: Uint8Array, what = "bytes"): void {
+  if (!(actual instanceof Uint8Array)) {
+    assert.fail(`${what}: expected ${brief(expected)}, got ${brief(actual)}`);
+  }
+  if (Object.getPrototypeOf(actual) !== Object.getPrototypeOf(expected)) {
+    assert.fail(
+      `${what}: expected a ${expected.constructor.name}, got a ${actual.constructor.name}`,
+    );
+  }
+  const n = Math.min(actual.length, expected.length);
+  let i = 0;
+  while (i < n && actual[i] === expected[i]) i++;
+  if (i === n && actual.length === expected.length) return;
+  const lengths = actual.length === expected.length
+    ? `both ${n} bytes`
+    : `actual ${actual.length} bytes, expected ${expected.length}`;
+  assert.fail(
+    `${what}: ${lengths}; first difference at index ${i}: actual ${
+      hexWindow(actual, i)
+    }, expected ${hexWindow(expected, i)}`,
+  );
+}
+
+/** Strings compared by {@linkcode assertDeepEqualBytes} by first difference from this length. */
+const LONG_STRING = 200;
+
+/**
+ * `assert.deepStrictEqual` for values that hold large byte arrays or strings (lists of events,
+ * of calls, of messages): arrays and plain objects are walked, byte arrays compared with
+ * {@linkcode assertBytesEqual}, long strings by their first difference, everything else with
+ * `assert.deepStrictEqual`. A mismatch fails at once, naming its path (`calls[3][1]`) and
+ * summarising both sides, instead of rendering a diff of every byte.
+ */
+export function assertDeepEqualBytes(actual: unknown, expected: unknown, what = "value"): void {
+  if (expected instanceof Uint8Array) return assertBytesEqual(actual, expected, what);
+  const mismatch = (why: string): never =>
+    assert.fail(`${what}: ${why}: expected ${brief(expected)}, got ${brief(actual)}`);
+  if (typeof expected === "string") {
+    if (typeof actual !== "string") return mismatch("not a string");
+    if (actual === expected) return;
+    if (actual.length < LONG_STRING && expected.length < LONG_STRING) {
+      return assert.equal(actual, expected, `${what}: ${brief(actual)} !== ${brief(expected)}`);
+    }
+    let i = 0;
+    while (i < actual.length && actual[i] === expected[i]) i++;
+    const at = (t: string) => JSON.stringify(t.slice(Math.max(0, i - 20), i + 20));
+    return assert.fail(
+      `${what}: strings of ${actual.length} and ${expected.length} chars (actual, expected) ` +
+        `first differ at ${i}: actual ${at(actual)}, expected ${at(expected)}`,
+    );
+  }
+  if (expected === null || typeof expected !== "object") {
+    if (!Object.is(actual, expected)) return mismatch("not equal");
+    return;
+  }
+  if (actual === null || typeof actual !== "object") return mismatch("not an object");
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return mismatch("not an array");
+    if (actual.length !== expected.length) {
+      return mismatch(`${actual.length} elements, expected ${expected.length}`);
+    }
+    for (let i = 0; i < expected.length; i++) {
+      assertDeepEqualBytes(actual[i], expected[i], `${what}[${i}]`);
+    }
+    return;
+  }
+  const proto = Object.getPrototypeOf(expected);
+  if (proto === Object.prototype || proto === null) {
+    if (Object.getPrototypeOf(actual) !== proto) return mismatch("not a plain object");
+    const keys = Object.keys(expected).sort();
+    const actualKeys = Object.keys(actual).sort();
+    if (keys.join("\0") !== actualKeys.join("\0")) {
+      return mismatch(`keys ${actualKeys.join(",")}, expected ${keys.join(",")}`);
+    }
+    for (const key of keys) {
+      assertDeepEqualBytes(
+        (actual as Record<string, unknown>)[key],
+        (expected as Record<string, unknown>)[key],
+        `${what}.${key}`,
+      );
+    }
+    return;
+  }
+  if (actual instanceof Uint8Array) return mismatch("a byte array");
+  // Anything else (errors, maps) is small: the built-in check, with a message of our own.
+  assert.deepStrictEqual(actual, expected, `${what}: expected ${brief(expected)}, got ${brief(actual)}`);
 }
 
 /** Every pending event of a connection. */

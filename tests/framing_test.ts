@@ -18,6 +18,8 @@ import {
 } from "../framing/rfc6455.ts";
 import { applyMask } from "../framing/_mask.ts";
 import {
+  assertBytesEqual,
+  assertDeepEqualBytes,
   concat,
   encoder,
   hex,
@@ -146,7 +148,7 @@ describe("RFC 6455 §5.7 examples", () => {
     test(`parser reports ${c.name} identically in every chunking`, () => {
       const chunkings = splits(c.bytes, 7, 8);
       for (const chunks of chunkings) {
-        assert.deepEqual(joined(parse(chunks, c.options).calls), c.calls);
+        assertDeepEqualBytes(joined(parse(chunks, c.options).calls), c.calls, "parser calls");
       }
     });
   }
@@ -188,7 +190,7 @@ describe("frame header rules", () => {
   function check(bytes: Uint8Array, options: FrameParserOptions): Call[] {
     const whole = joined(parse([bytes.slice()], options).calls);
     const single = joined(parse(splits(bytes, 1, 0)[1], options).calls);
-    assert.deepEqual(single, whole);
+    assertDeepEqualBytes(single, whole, "calls byte by byte");
     return whole;
   }
 
@@ -229,7 +231,9 @@ describe("frame header rules", () => {
   test("parser accepts a control frame of 125 bytes", () => {
     const payload = seededBytes(3, 125);
     const calls = check(maskedFrame(OP_PING, payload), CLIENT);
-    assert.deepEqual(calls, [["start", OP_PING, true, 0, 125], ["payload", payload], ["end"]]);
+    assertDeepEqualBytes(calls, [["start", OP_PING, true, 0, 125], ["payload", payload], [
+      "end",
+    ]], "parser calls");
   });
 
   test("parser fails a control frame longer than 125 bytes with 1002", () => {
@@ -286,9 +290,9 @@ describe("frame header rules", () => {
 
   test("parser accepts a 64-bit length with the top bit clear up to maxPayload", () => {
     const calls = check(hex("82 7f 00 00 00 00 00 00 00 03 01 02 03"), SERVER);
-    assert.deepEqual(calls, [["start", OP_BINARY, true, 0, 3], ["payload", hex("01 02 03")], [
+    assertDeepEqualBytes(calls, [["start", OP_BINARY, true, 0, 3], ["payload", hex("01 02 03")], [
       "end",
-    ]]);
+    ]], "parser calls");
   });
 
   test("parser fails a length above maxPayload with 1009 at the header, before any payload", () => {
@@ -323,7 +327,7 @@ describe("frame header rules", () => {
     const calls = sink.calls.slice();
     const all = joined(parse([bytes.slice()], options).calls);
     for (const chunks of splits(bytes, fed, 6)) {
-      assert.deepEqual(joined(parse(chunks, options).calls), all);
+      assertDeepEqualBytes(joined(parse(chunks, options).calls), all, "parser calls");
     }
     return { fed, calls };
   }
@@ -524,7 +528,7 @@ describe("frame header rules", () => {
     const all = concat(frames);
     // Byte by byte is covered by the single-frame vectors; skip it for these 200 KB.
     for (const chunks of splits(all, 3, 6).filter((_, i) => i !== 1)) {
-      assert.deepEqual(joined(parse(chunks, CLIENT).calls), expected);
+      assertDeepEqualBytes(joined(parse(chunks, CLIENT).calls), expected, `parser calls, ${chunks.length} chunks`);
     }
   });
 });
@@ -545,7 +549,7 @@ describe("masking", () => {
           const view = backing.subarray(start, start + size);
           const expected = reference(view, key, offset);
           applyMask(view, view, key, offset);
-          assert.deepEqual(view, expected, `size ${size} start ${start} offset ${offset}`);
+          assertBytesEqual(view, expected, `size ${size} start ${start} offset ${offset}`);
         }
       }
     }
@@ -561,12 +565,12 @@ describe("masking", () => {
             const before = src.slice();
             const dst = new Uint8Array(size + 8).subarray(d, d + size);
             applyMask(src, dst, key, offset);
-            assert.deepEqual(
+            assertBytesEqual(
               dst,
               reference(src, key, offset),
               `size ${size} src ${s} dst ${d} offset ${offset}`,
             );
-            assert.deepEqual(src, before, "the source is left unchanged");
+            assertBytesEqual(src, before, "the source is left unchanged");
           }
         }
       }
@@ -586,7 +590,7 @@ describe("masking", () => {
       const b = data.subarray(at);
       applyMask(a, a, key, 0);
       applyMask(b, b, key, at);
-      assert.deepEqual(data, original);
+      assertBytesEqual(data, original, `round ${round}, size ${size}, split at ${at}`);
     }
   });
 });
@@ -610,7 +614,7 @@ describe("writeFrame", () => {
       const h = hex(header);
       assert.equal(toHex(bytes.subarray(0, h.length)), header);
       assert.equal(bytes.length, h.length + n);
-      assert.deepEqual(bytes.subarray(h.length), payload);
+      assertBytesEqual(bytes.subarray(h.length), payload, "payload");
     });
 
     test(`writeFrame masks a ${n}-byte payload so that it unmasks to the payload`, () => {
@@ -625,12 +629,12 @@ describe("writeFrame", () => {
       const headerLength = h.length + 4;
       assert.equal(written, headerLength + n);
       assert.equal(bytes[1], h[1] | 0x80);
-      assert.deepEqual(bytes.subarray(2, h.length), h.subarray(2));
-      assert.deepEqual(bytes.subarray(h.length, headerLength), key);
+      assertBytesEqual(bytes.subarray(2, h.length), h.subarray(2), "extended length");
+      assertBytesEqual(bytes.subarray(h.length, headerLength), key, "masking key");
       const body = bytes.slice(headerLength);
       for (let i = 0; i < n; i++) body[i] ^= key[i & 3];
-      assert.deepEqual(body, payload);
-      assert.deepEqual(payload, before, "the caller's payload is not modified");
+      assertBytesEqual(body, payload, "unmasked payload");
+      assertBytesEqual(payload, before, "the caller's payload is not modified");
     });
   }
 
@@ -663,7 +667,7 @@ describe("writeFrame", () => {
     }
     const all = concat(out);
     for (const chunks of splits(all, 5, 6).filter((_, i) => i !== 1)) {
-      assert.deepEqual(joined(parse(chunks, CLIENT).calls), expected);
+      assertDeepEqualBytes(joined(parse(chunks, CLIENT).calls), expected, `parser calls, ${chunks.length} chunks`);
     }
   });
 });
