@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FrameOutput } from "../framing/_output.ts";
 import { decodeUtf8, writeAscii } from "../framing/_utf8.ts";
 import { OP_BINARY, OP_CLOSE, OP_TEXT, writeFrame } from "../framing/rfc6455.ts";
-import { concat, encoder, mulberry32, seededBytes, toHex } from "./_helpers.ts";
+import { assertBytesEqual, concat, encoder, mulberry32, seededBytes, toHex } from "./_helpers.ts";
 
 const KEY = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 
@@ -38,7 +38,7 @@ describe("FrameOutput", () => {
         out.text(0x80 | OP_TEXT, text, mask);
         const got = concat(out.take());
         const want = reference(0x80 | OP_TEXT, encoder.encode(text), mask);
-        assert.equal(toHex(got), toHex(want), `${text.length} units, masked ${mask !== null}`);
+        assertBytesEqual(got, want, `${text.length} units, masked ${mask !== null}`);
       }
     }
   });
@@ -50,7 +50,7 @@ describe("FrameOutput", () => {
         const out = new FrameOutput();
         out.frame(0x80 | OP_BINARY, payload, mask);
         assert.equal(out.bytes, reference(0x82, payload, mask).length);
-        assert.equal(toHex(concat(out.take())), toHex(reference(0x82, payload, mask)), `${n}`);
+        assertBytesEqual(concat(out.take()), reference(0x82, payload, mask), `${n} bytes, masked ${mask !== null}`);
       }
     }
   });
@@ -61,7 +61,7 @@ describe("FrameOutput", () => {
       const payload = backing.subarray(off, off + 200);
       const out = new FrameOutput();
       out.frame(0x82, payload, KEY);
-      assert.equal(toHex(concat(out.take())), toHex(reference(0x82, payload, KEY)));
+      assertBytesEqual(concat(out.take()), reference(0x82, payload, KEY), `offset ${off}`);
     }
   });
 

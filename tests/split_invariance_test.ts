@@ -17,6 +17,7 @@ import {
   RSV1,
 } from "../framing/rfc6455.ts";
 import {
+  assertDeepEqualBytes,
   closePayload,
   concat,
   encoder,
@@ -402,8 +403,8 @@ describe("split invariance", () => {
           const got = run(c, chunks, eager);
           const where = `${chunks.length} chunks, eager ${eager}`;
           assert.equal(sequenceProblem(got.raw), null, where);
-          assert.deepEqual(comparable(got.events), comparable(reference.events), where);
-          assert.equal(got.output, reference.output, where);
+          assertDeepEqualBytes(comparable(got.events), comparable(reference.events), `events, ${where}`);
+          assertDeepEqualBytes(got.output, reference.output, `output (hex), ${where}`);
         }
       }
     });
