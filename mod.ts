@@ -10,6 +10,11 @@
  * `send()`/`close()` -> frames written into shared output slabs (the bytes
  * {@linkcode writeFrame} makes) -> `takeOutput()`, one chunk per run of frames.
  *
+ * {@linkcode ServerConnection} and {@linkcode ClientConnection} make the HTTP/1.1 opening
+ * handshake themselves; after a handshake made elsewhere (an HTTP/2 extended CONNECT, a native
+ * socket), {@linkcode NegotiatedConnection} starts open with its outcome, and
+ * {@linkcode negotiateExtensions} is the extension negotiation all three share.
+ *
  * @example Quick start: an in-memory client and server
  * ```ts
  * import { ClientConnection, ServerConnection } from "@omniws/omniws";
@@ -51,6 +56,7 @@ export {
   type ServerOptions,
 } from "./core/server.ts";
 export { ClientConnection, type ClientOptions } from "./core/client.ts";
+export { NegotiatedConnection, type NegotiatedOptions } from "./core/negotiated.ts";
 export {
   ProtocolError,
   type ProtocolErrorCode,

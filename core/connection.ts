@@ -148,8 +148,9 @@ function defaultRandom(buffer: Uint8Array): void {
 }
 
 /**
- * The engine common to {@linkcode ServerConnection} and {@linkcode ClientConnection}.
- * Not constructed directly.
+ * The engine common to {@linkcode ServerConnection}, {@linkcode ClientConnection} and
+ * {@linkcode NegotiatedConnection} (a connection past a handshake made elsewhere). Not
+ * constructed directly.
  */
 export abstract class Connection implements FrameSink {
   /** Which end this is. */

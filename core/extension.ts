@@ -117,7 +117,8 @@ export function negotiateExtensions(
   peer: string | readonly ExtensionOffer[],
 ): HandshakeResult<NegotiatedExtension> {
   const server = role === "server";
-  const offers = typeof peer === "string" ? parseExtensions(peer) : peer;
+  // An empty value is no header at all here (the HTTP/1.1 parsers tell the two apart).
+  const offers = typeof peer !== "string" ? peer : peer === "" ? [] : parseExtensions(peer);
   if (offers === null) {
     return server
       ? refuse(400, "HANDSHAKE_BAD_REQUEST", "Sec-WebSocket-Extensions is malformed")

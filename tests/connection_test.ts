@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { ClientConnection } from "../core/client.ts";
 import { type Connection, type ConnectionEvent, FRAGMENT_OVERHEAD } from "../core/connection.ts";
 import { ProtocolError, UsageError, type UsageErrorCode } from "../core/errors.ts";
-import type { Extension, ExtensionFactory } from "../core/extension.ts";
+import { type Extension, type ExtensionFactory, negotiateExtensions } from "../core/extension.ts";
+import { NegotiatedConnection, type NegotiatedOptions } from "../core/negotiated.ts";
 import { ServerConnection } from "../core/server.ts";
+import { permessageDeflate } from "../extensions/permessage_deflate.ts";
 import {
   OP_BINARY,
   OP_CLOSE,
@@ -15,6 +17,7 @@ import {
   RSV1,
 } from "../framing/rfc6455.ts";
 import type { ExtensionOffer } from "../handshake/http.ts";
+import type { WebSocketVersion } from "../handshake/types.ts";
 import {
   clientAfterHandshake,
   closePayload,
@@ -702,7 +705,12 @@ describe("limits", () => {
     assertFailed(server, drain(server), 1009, "MESSAGE_TOO_BIG");
     const other = serverAfterHandshake({ maxMessageSize: 64 });
     other.receive(maskedFrame(OP_CLOSE, closePayload(1000, "r".repeat(110))));
-    assert.deepEqual(drain(other), [{ type: "close", code: 1000, reason: "r".repeat(110), wasClean: true }]);
+    assert.deepEqual(drain(other), [{
+      type: "close",
+      code: 1000,
+      reason: "r".repeat(110),
+      wasClean: true,
+    }]);
   });
 
   test("maxFragments fails the fragment beyond it with 1009", () => {
@@ -1385,3 +1393,398 @@ describe("limits an adapter drives: coalesced pongs, failing from this side, hel
     assert.equal(server.incompleteMessageBytes, 3);
   });
 });
+
+describe("negotiated connections: open from construction, after a handshake made elsewhere", () => {
+  const VERSIONS: readonly WebSocketVersion[] = [13, 8, 7, "hixie-76", "hixie-75"];
+  const hybi = (v: WebSocketVersion): boolean => typeof v === "number";
+
+  function negotiated(
+    role: "server" | "client",
+    version: WebSocketVersion,
+    options: Partial<NegotiatedOptions> = {},
+  ): NegotiatedConnection {
+    const conn = new NegotiatedConnection({
+      role,
+      version,
+      randomBytes: seededRandom(role === "client" ? 11 : 12),
+      ...options,
+    });
+    return conn;
+  }
+
+  /** Open a negotiated pair and take their open events. */
+  function openPair(
+    version: WebSocketVersion,
+    server: Partial<NegotiatedOptions> = {},
+    client: Partial<NegotiatedOptions> = {},
+  ): { server: NegotiatedConnection; client: NegotiatedConnection } {
+    const s = negotiated("server", version, server);
+    const c = negotiated("client", version, client);
+    assert.deepEqual(types(drain(s)), ["open"]);
+    assert.deepEqual(types(drain(c)), ["open"]);
+    return { server: s, client: c };
+  }
+
+  /** What a side writes for a short conversation: messages (binary on hybi), a ping, a close. */
+  function script(conn: Connection, version: WebSocketVersion, from: string): Uint8Array {
+    conn.send(`hello from the ${from}`);
+    conn.send("héllo wörld €𝄞".repeat(20));
+    conn.send("");
+    if (hybi(version)) {
+      conn.send(seededBytes(3, 300));
+      conn.ping("are you there");
+      conn.sendFragment("frag", false);
+      conn.sendFragment("mented", true);
+    }
+    if (hybi(version)) conn.close(1000, "bye");
+    else conn.close();
+    return output(conn);
+  }
+
+  for (const version of VERSIONS) {
+    test(`${version}: both roles start open, open is the first event, nothing is written`, () => {
+      for (const role of ["server", "client"] as const) {
+        const conn = negotiated(role, version, { protocol: "chat" });
+        assert.equal(conn.role, role);
+        assert.equal(conn.state, "open");
+        assert.equal(conn.version, version);
+        assert.equal(conn.protocol, "chat");
+        assert.equal(conn.extensions, "");
+        assert.equal(conn.timerPhase, null);
+        assert.equal(conn.pendingOutputBytes, 0);
+        assert.deepEqual(drain(conn), [{ type: "open", protocol: "chat", extensions: "" }]);
+      }
+    });
+
+    test(`${version}: a server and a client exchange messages both ways and close`, () => {
+      const { server, client } = openPair(version);
+      const fromClient = script(client, version, "client");
+      if (hybi(version)) {
+        assert.ok(parseFrames(fromClient).every((f) => f.masked), "client frames are masked");
+      }
+      feed(server, [fromClient]);
+      const serverEvents = drain(server);
+      const expected: unknown[] = [
+        { type: "message", data: "hello from the client" },
+        { type: "message", data: "héllo wörld €𝄞".repeat(20) },
+        { type: "message", data: "" },
+      ];
+      if (hybi(version)) {
+        expected.push(
+          { type: "message", data: Array.from(seededBytes(3, 300)) },
+          { type: "ping", data: Array.from(encoder.encode("are you there")) },
+          { type: "message", data: "fragmented" },
+          { type: "close", code: 1000, reason: "bye", wasClean: true },
+        );
+      } else if (version === "hixie-76") {
+        expected.push({ type: "close", code: 1005, reason: "", wasClean: true });
+      }
+      assert.deepEqual(normalize(serverEvents), expected);
+      if (version === "hixie-75") {
+        // No closing handshake in the draft: the transport ending is the clean close.
+        assert.equal(client.state, "closed");
+        server.receiveEnd();
+        assert.deepEqual(drain(server), [{
+          type: "close",
+          code: 1005,
+          reason: "",
+          wasClean: true,
+        }]);
+        return;
+      }
+      assert.equal(server.state, "closed");
+      assert.equal(server.shouldCloseTransport, true);
+      const reply = output(server);
+      if (hybi(version)) {
+        assert.ok(parseFrames(reply).every((f) => !f.masked), "server frames are not masked");
+      }
+      feed(client, [reply]);
+      // The server echoes the code without the reason.
+      const last = drain(client).at(-1);
+      assert.deepEqual(last, {
+        type: "close",
+        code: hybi(version) ? 1000 : 1005,
+        reason: "",
+        wasClean: true,
+      });
+    });
+
+    test(`${version}: the server's messages reach the client`, () => {
+      const { server, client } = openPair(version);
+      server.send("from the server");
+      if (hybi(version)) server.send(hex("00 ff 10"));
+      feed(client, server.takeOutput());
+      assert.deepEqual(
+        normalize(drain(client)),
+        hybi(version)
+          ? [{ type: "message", data: "from the server" }, { type: "message", data: [0, 255, 16] }]
+          : [{ type: "message", data: "from the server" }],
+      );
+    });
+
+    test(`${version}: the same events as after an HTTP/1.1 handshake, whole, byte by byte and in random splits`, () => {
+      const client = negotiated("client", version);
+      drain(client);
+      const bytes = script(client, version, "client");
+      // The reference: a ServerConnection opened by a real handshake with a client of the version.
+      const pair = new ConnectionPair({ client: { version } });
+      pair.take("server");
+      feed(pair.server, [bytes]);
+      const reference = normalize(drain(pair.server));
+      const referenceOutput = Array.from(output(pair.server));
+      assert.ok(reference.length >= 3, "the reference saw the messages");
+      for (const [i, chunks] of splits(bytes, 100 + i32(version)).entries()) {
+        const server = negotiated("server", version);
+        drain(server);
+        feed(server, chunks);
+        assert.deepEqual(
+          normalize(drain(server)),
+          reference,
+          `split ${i} (${chunks.length} chunks)`,
+        );
+        assert.deepEqual(Array.from(output(server)), referenceOutput, `output, split ${i}`);
+      }
+      // And the other way: the server's bytes to a negotiated client.
+      const server = negotiated("server", version);
+      drain(server);
+      const back = script(server, version, "server");
+      let clientReference: unknown[] | null = null;
+      for (const [i, chunks] of splits(back, 200 + i32(version)).entries()) {
+        const c = negotiated("client", version);
+        drain(c);
+        feed(c, chunks);
+        const events = normalize(drain(c));
+        clientReference ??= events;
+        assert.deepEqual(events, clientReference, `client, split ${i}`);
+      }
+      assert.deepEqual(clientReference!.slice(0, 2), [
+        { type: "message", data: "hello from the server" },
+        { type: "message", data: "héllo wörld €𝄞".repeat(20) },
+      ]);
+    });
+
+    test(`${version}: maxMessageSize applies (1009 on hybi; on hixie the connection fails)`, () => {
+      const server = negotiated("server", version, { maxMessageSize: 100 });
+      drain(server);
+      const client = negotiated("client", version);
+      drain(client);
+      client.send("x".repeat(101));
+      feed(server, [output(client)]);
+      const events = drain(server);
+      assert.deepEqual(types(events), ["error", "close"]);
+      const error = only(events, "error").error;
+      assert.equal(error.code, "MESSAGE_TOO_BIG");
+      assert.equal(error.closeCode, 1009);
+      assert.equal(server.state, "closed");
+      if (hybi(version)) assert.equal(sentClose(server).code, 1009);
+    });
+  }
+
+  test("hybi limits apply: maxFragments, masking by role, reserved bits without an extension", () => {
+    const server = negotiated("server", 13, { maxFragments: 2 });
+    drain(server);
+    server.receive(concat([
+      maskedFrame(OP_TEXT, "a", { fin: false }),
+      maskedFrame(OP_CONTINUATION, "b", { fin: false }),
+      maskedFrame(OP_CONTINUATION, "c"),
+    ]));
+    assertFailed(server, drain(server), 1009, "MESSAGE_TOO_MANY_FRAGMENTS");
+
+    const unmasked = negotiated("server", 13);
+    drain(unmasked);
+    unmasked.receive(serverFrame(OP_TEXT, "not masked"));
+    assertFailed(unmasked, drain(unmasked), 1002, "FRAME_MASK");
+
+    const client = negotiated("client", 13);
+    drain(client);
+    client.receive(maskedFrame(OP_TEXT, "masked"));
+    assertFailed(client, drain(client), 1002, "FRAME_MASK");
+
+    const rsv = negotiated("server", 13);
+    drain(rsv);
+    rsv.receive(maskedFrame(OP_TEXT, "x", { rsv: RSV1 }));
+    assertFailed(rsv, drain(rsv), 1002, "FRAME_RSV");
+  });
+
+  test("streamMessages, autoPong and fragmentSize behave as on the other roles", () => {
+    const server = negotiated("server", 13, { streamMessages: true, autoPong: false });
+    drain(server);
+    const client = negotiated("client", 13, { fragmentSize: 4 });
+    drain(client);
+    client.send("abcdefghij");
+    client.ping("p");
+    const sent = output(client);
+    assert.deepEqual(parseFrames(sent).map((f) => f.opcode), [
+      OP_TEXT,
+      OP_CONTINUATION,
+      OP_CONTINUATION,
+      OP_PING,
+    ]);
+    feed(server, [sent]);
+    assert.deepEqual(normalize(drain(server)), [
+      { type: "message*", binary: false, data: "abcdefghij" },
+      { type: "ping", data: [0x70] },
+    ]);
+    assert.equal(server.pendingOutputBytes, 0, "no automatic pong");
+  });
+
+  test("permessage-deflate negotiated from the headers: the server answers, the client accepts, messages are compressed both ways", () => {
+    const offer = "permessage-deflate; client_max_window_bits, x-unknown; a=1";
+    const { server, client } = (() => {
+      const s = negotiated("server", 13, {
+        extensions: [permessageDeflate()],
+        extensionsHeader: offer,
+      });
+      const c = negotiated("client", 13, {
+        extensions: [permessageDeflate()],
+        extensionsHeader: s.extensions,
+      });
+      return { server: s, client: c };
+    })();
+    assert.match(server.extensions, /^permessage-deflate(;|$)/);
+    assert.equal(client.extensions, server.extensions);
+    assert.deepEqual(drain(server), [{
+      type: "open",
+      protocol: "",
+      extensions: server.extensions,
+    }]);
+    assert.deepEqual(drain(client), [{
+      type: "open",
+      protocol: "",
+      extensions: server.extensions,
+    }]);
+    const text = "compress me ".repeat(200);
+    for (const [from, to] of [[client, server], [server, client]] as const) {
+      from.send(text);
+      from.send(seededBytes(9, 2000));
+      const bytes = output(from);
+      const sent = parseFrames(bytes);
+      assert.equal(sent[0].rsv, RSV1, "the text message is compressed");
+      assert.ok(sent[0].payload.length < text.length / 4);
+      for (const chunks of splits(bytes, 31, 3)) {
+        const fresh = to === server
+          ? negotiated("server", 13, { extensions: [permessageDeflate()], extensionsHeader: offer })
+          : negotiated("client", 13, {
+            extensions: [permessageDeflate()],
+            extensionsHeader: server.extensions,
+          });
+        drain(fresh);
+        feed(fresh, chunks);
+        assert.deepEqual(normalize(drain(fresh)), [
+          { type: "message", data: text },
+          { type: "message", data: Array.from(seededBytes(9, 2000)) },
+        ]);
+      }
+    }
+  });
+
+  test("an extension negotiated beforehand is used as given (negotiateExtensions' result)", () => {
+    const answer = negotiateExtensions("server", [permessageDeflate()], "permessage-deflate");
+    assert.ok(answer.ok);
+    const server = negotiated("server", 13, { extension: answer.value });
+    assert.equal(server.extensions, answer.value.response);
+    const accepted = negotiateExtensions("client", [permessageDeflate()], answer.value.response);
+    assert.ok(accepted.ok);
+    const client = negotiated("client", 13, { extension: accepted.value });
+    drain(server);
+    drain(client);
+    client.send("x".repeat(500));
+    const bytes = output(client);
+    assert.equal(parseFrames(bytes)[0].rsv, RSV1);
+    feed(server, [bytes]);
+    assert.deepEqual(drain(server), [{ type: "message", data: "x".repeat(500) }]);
+  });
+
+  test("a server declines offers it has no factory for; the extension's RSV bit is then refused", () => {
+    const server = negotiated("server", 13, { extensionsHeader: "permessage-deflate, x-other" });
+    assert.equal(server.extensions, "");
+    assert.deepEqual(drain(server), [{ type: "open", protocol: "", extensions: "" }]);
+    server.receive(maskedFrame(OP_TEXT, "x", { rsv: RSV1 }));
+    assertFailed(server, drain(server), 1002, "FRAME_RSV");
+  });
+
+  test("a failed negotiation starts closed: error then close, nothing written", () => {
+    const cases: Array<[NegotiatedOptions, string, number]> = [
+      [
+        { role: "client", extensions: [permessageDeflate()], extensionsHeader: "x-not-offered" },
+        "HANDSHAKE_BAD_EXTENSION",
+        0,
+      ],
+      [
+        {
+          role: "client",
+          extensions: [permessageDeflate()],
+          extensionsHeader: "permessage-deflate, permessage-deflate",
+        },
+        "HANDSHAKE_BAD_EXTENSION",
+        0,
+      ],
+      [
+        {
+          role: "client",
+          extensions: [permessageDeflate()],
+          extensionsHeader: "permessage-deflate; server_max_window_bits=99",
+        },
+        "HANDSHAKE_BAD_EXTENSION",
+        0,
+      ],
+      [{ role: "client", extensionsHeader: "permessage-deflate" }, "HANDSHAKE_BAD_EXTENSION", 0],
+      [
+        { role: "server", extensions: [permessageDeflate()], extensionsHeader: "a;;" },
+        "HANDSHAKE_BAD_REQUEST",
+        400,
+      ],
+    ];
+    for (const [options, code, status] of cases) {
+      const conn = new NegotiatedConnection(options);
+      assert.equal(conn.state, "closed", options.extensionsHeader);
+      const events = drain(conn);
+      assert.deepEqual(types(events), ["error", "close"]);
+      const error = only(events, "error").error;
+      assert.ok(error instanceof ProtocolError);
+      assert.equal(error.code, code);
+      assert.equal(error.status, status);
+      assert.deepEqual(events[1], { type: "close", code: 1006, reason: "", wasClean: false });
+      assert.deepEqual(conn.takeOutput(), []);
+      assert.equal(conn.shouldCloseTransport, true);
+      assert.throws(() => conn.send("x"), usage("ERR_CLOSED"));
+    }
+  });
+
+  test("invalid options throw", () => {
+    const bad: Array<[unknown, ErrorConstructor]> = [
+      [{ role: "both" }, TypeError],
+      [{ role: "server", version: 12 }, RangeError],
+      [{ role: "server", version: "hixie-77" }, RangeError],
+      [{ role: "server", protocol: "two words" }, TypeError],
+      [{ role: "server", protocol: 42 }, TypeError],
+      [{ role: "server", version: "hixie-76", protocol: "bad\u0001" }, TypeError],
+      [{ role: "server", version: "hixie-75", extensions: [permessageDeflate()] }, TypeError],
+      [{ role: "client", version: "hixie-76", extensionsHeader: "permessage-deflate" }, TypeError],
+      [
+        {
+          role: "server",
+          extension: { extension: null, response: "" },
+          extensionsHeader: "permessage-deflate",
+        },
+        TypeError,
+      ],
+      [{ role: "server", extension: "permessage-deflate" }, TypeError],
+      [{ role: "server", maxMessageSize: 0 }, RangeError],
+    ];
+    for (const [options, type] of bad) {
+      assert.throws(
+        () => new NegotiatedConnection(options as NegotiatedOptions),
+        type,
+        JSON.stringify(options),
+      );
+    }
+    // A hixie subprotocol may hold spaces, as the drafts allow.
+    assert.equal(negotiated("server", "hixie-76", { protocol: "a b" }).protocol, "a b");
+  });
+});
+
+/** A small number per version, to vary the split seeds. */
+function i32(version: WebSocketVersion): number {
+  return typeof version === "number" ? version : version === "hixie-76" ? 76 : 75;
+}
