@@ -17,6 +17,7 @@ import {
   type PermessageDeflateOptions,
 } from "../extensions/permessage_deflate.ts";
 import {
+  assertDeepEqualBytes,
   concat,
   ConnectionPair,
   decoder,
@@ -494,8 +495,8 @@ describe("permessage-deflate: messages both ways", () => {
         }
         p.pump();
         const twice = [...corpus, ...corpus];
-        assert.deepEqual(messages(p.take("server")), twice, `server, ${expected}`);
-        assert.deepEqual(messages(p.take("client")), twice, `client, ${expected}`);
+        assertDeepEqualBytes(messages(p.take("server")), twice, `server, ${expected}`);
+        assertDeepEqualBytes(messages(p.take("client")), twice, `client, ${expected}`);
       }
     }
   });
@@ -509,7 +510,7 @@ describe("permessage-deflate: messages both ways", () => {
     p.pump();
     assert.ok(concat(p.clientWrote).length - wroteBefore[0] < data.length / 3);
     assert.ok(concat(p.serverWrote).length - wroteBefore[1] < data.length / 3);
-    assert.deepEqual(messages(p.take("server")), [data]);
+    assertDeepEqualBytes(messages(p.take("server")), [data], "messages");
   });
 
   test("RSV1 is set on the first frame of a compressed message only; control frames never have it", () => {
@@ -651,12 +652,11 @@ describe("permessage-deflate: failures", () => {
     const frame = maskedFrame(OP_BINARY, payload, { rsv: RSV1 });
     const rss = () => process.memoryUsage().rss;
     const before = rss();
+    // How fast each case is refused is measured by bench/bounds_bench.ts (deno task bench:bounds).
     for (const limit of [undefined, 8 << 20]) {
-      const started = Date.now();
       const { events, close } = serverFails([frame.slice()], limit);
       assert.deepEqual(types(events), ["error", "close"]);
       assert.equal(close?.code, 1009);
-      assert.ok(Date.now() - started < 10_000);
     }
     const grown = rss() - before;
     // Refused at the default 64 MiB limit, then at 8 MiB: the decoder never holds more than that.
@@ -666,7 +666,6 @@ describe("permessage-deflate: failures", () => {
   test("64 KiB of compressed zeros (64 MiB inflated, the attack's shape) fails with 1009 at 256 times its size", () => {
     const payload = zlibZeros(64);
     assert.ok(payload.length < 70_000);
-    const started = Date.now();
     const { events, close } = serverFails([maskedFrame(OP_BINARY, payload, { rsv: RSV1 })]);
     assert.deepEqual(types(events), ["error", "close"]);
     const error = events[0].type === "error" ? events[0].error : null;
@@ -681,14 +680,12 @@ describe("permessage-deflate: failures", () => {
       ),
     );
     assert.equal(close?.code, 1009);
-    assert.ok(Date.now() - started < 5000);
   });
 
   test("a 1 MiB zlib bomb (1 GiB inflated) under a 1 GiB maxMessageSize stops at the ratio limit, memory flat", () => {
     const payload = zlibZeros(1024);
     const rss = () => process.memoryUsage().rss;
     const before = rss();
-    const started = Date.now();
     const server = new ServerConnection({
       extensions: [permessageDeflate({ maxInflateRatio: 16 })],
       maxMessageSize: 1 << 30,
@@ -703,7 +700,6 @@ describe("permessage-deflate: failures", () => {
     assert.deepEqual(types(events), ["error", "close"]);
     assert.match(events[0].type === "error" ? events[0].error.message : "", /maxInflateRatio/);
     assert.equal(readClose(parseFrames(output(server)).at(-1)!.payload).code, 1009);
-    assert.ok(Date.now() - started < 5000);
     // 16 times 1 MiB at most, not 1 GiB.
     const grown = rss() - before;
     assert.ok(grown < 200 * 1024 * 1024, `rss grew by ${(grown / 1048576).toFixed(0)} MiB`);
