@@ -355,7 +355,7 @@ interface EchoResult {
   first_error: string;
 }
 
-function errorCount(r: EchoResult | IdleResult): number {
+function errorCount(r: ErrorCounts): number {
   return r.connect_errors + r.handshake_errors + r.conn_errors + r.verify_errors;
 }
 
@@ -497,7 +497,41 @@ async function idleOnce(spec: ServerSpec, o: Options): Promise<IdleResult> {
 
 // ---- statistics --------------------------------------------------------------------------------
 
-function median(xs: number[]): number {
+/** A measurement and the run (1-based) it came from. */
+export type Measured<T> = T & { run: number };
+
+interface ErrorCounts {
+  connect_errors: number;
+  handshake_errors: number;
+  conn_errors: number;
+  verify_errors: number;
+}
+
+/** The runs that count: those without errors (an errored run feeds no median and no ratio). */
+export function cleanRuns<T extends ErrorCounts>(runs: readonly T[] | undefined): T[] {
+  return (runs ?? []).filter((r) => errorCount(r) === 0);
+}
+
+/**
+ * Median over runs of `f(a) / f(b)`, pairing each run of `a` with the run of `b` that has the
+ * same run index (a failed run leaves a gap, so array positions do not line up); runs with
+ * errors on either side are left out.
+ */
+export function pairedRatio<T extends ErrorCounts & { run: number }>(
+  a: readonly T[] | undefined,
+  b: readonly T[] | undefined,
+  f: (r: T) => number,
+): number {
+  const peers = new Map(cleanRuns(b).map((r) => [r.run, r]));
+  const xs: number[] = [];
+  for (const r of cleanRuns(a)) {
+    const peer = peers.get(r.run);
+    if (peer !== undefined) xs.push(f(r) / f(peer));
+  }
+  return median(xs);
+}
+
+export function median(xs: number[]): number {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   const m = s.length >> 1;
@@ -576,8 +610,8 @@ interface Results {
   machine: Record<string, string>;
   loadavg: { start: number[]; end: number[] };
   wsMask: string;
-  echo: Record<string, Record<string, EchoResult[]>>;
-  idle: Record<string, IdleResult[]>;
+  echo: Record<string, Record<string, Measured<EchoResult>[]>>;
+  idle: Record<string, Measured<IdleResult>[]>;
   parser: Record<string, FramingRun[]>;
   problems: string[];
 }
@@ -659,7 +693,7 @@ async function main(): Promise<void> {
           for (const w of WORKLOADS) {
             const res = await echoOnce(server, w, o.warmup + (first ? 1 : 0), o);
             first = false;
-            ((results.echo[spec.id] ??= {})[w.id] ??= []).push(res);
+            ((results.echo[spec.id] ??= {})[w.id] ??= []).push({ ...res, run: r + 1 });
             const errs = errorCount(res);
             log(
               `run ${r + 1} echo ${spec.id.padEnd(11)} ${w.id.padEnd(13)} ${
@@ -698,7 +732,7 @@ async function main(): Promise<void> {
       for (const spec of servers) {
         try {
           const res = await idleOnce(spec, o);
-          (results.idle[spec.id] ??= []).push(res);
+          (results.idle[spec.id] ??= []).push({ ...res, run: r + 1 });
           const errs = errorCount(res);
           log(
             `run ${r + 1} idle ${spec.id.padEnd(11)} ${res.open} open in ${
@@ -759,23 +793,28 @@ interface Target {
 }
 
 function report(res: Results): { markdown: string; svg: string } {
+  /** Median over the runs without errors. */
   const echoMed = (id: string, w: string, f: (r: EchoResult) => number) =>
-    median((res.echo[id]?.[w] ?? []).map(f));
-  /** Median over runs of omniws / peer, each from the same run. */
-  const echoRatio = (id: string, peer: string, w: string, f: (r: EchoResult) => number) => {
-    const a = res.echo[id]?.[w] ?? [];
-    const b = res.echo[peer]?.[w] ?? [];
-    const xs: number[] = [];
-    for (let i = 0; i < Math.min(a.length, b.length); i++) xs.push(f(a[i]) / f(b[i]));
-    return median(xs);
-  };
-  const idleRatio = (id: string, peer: string) => {
-    const a = res.idle[id] ?? [];
-    const b = res.idle[peer] ?? [];
-    const xs: number[] = [];
-    for (let i = 0; i < Math.min(a.length, b.length); i++) xs.push(a[i].perConn / b[i].perConn);
-    return median(xs);
-  };
+    median(cleanRuns(res.echo[id]?.[w]).map(f));
+  /** Median over runs of omniws / peer, each pair from the same run, errored runs left out. */
+  const echoRatio = (id: string, peer: string, w: string, f: (r: EchoResult) => number) =>
+    pairedRatio(res.echo[id]?.[w], res.echo[peer]?.[w], f);
+  const idleRatio = (id: string, peer: string) =>
+    pairedRatio(res.idle[id], res.idle[peer], (r) => r.perConn);
+  /** Runs left out of the medians and ratios because they had errors. */
+  const excluded: string[] = [];
+  for (const [id, byWorkload] of Object.entries(res.echo)) {
+    for (const [w, runs] of Object.entries(byWorkload)) {
+      for (const r of runs) {
+        if (errorCount(r) > 0) excluded.push(`run ${r.run} echo ${id} ${w} (${errorCount(r)} errors)`);
+      }
+    }
+  }
+  for (const [id, runs] of Object.entries(res.idle)) {
+    for (const r of runs) {
+      if (errorCount(r) > 0) excluded.push(`run ${r.run} idle ${id} (${errorCount(r)} errors)`);
+    }
+  }
   const cpu = (r: EchoResult) => r.server_cpu_us_per_msg;
   const mbps = (r: EchoResult) => r.mb_per_s;
   const servers = SERVERS.filter((s) => res.options.servers.includes(s.id));
@@ -786,7 +825,13 @@ function report(res: Results): { markdown: string; svg: string } {
     `Generated by \`${res.command}\` (bench/run.ts) on ${res.started}, in ${
       (res.seconds / 60).toFixed(1)
     } minutes: ${res.options.runs} run(s), medians reported, omniws quoted as ratios to its ` +
-      "peer measured in the same run. Benchmarks are not tests: a missed target is a finding.",
+      "peer measured in the same run (paired by run index). Benchmarks are not tests: a missed " +
+      "target is a finding.",
+    "",
+    excluded.length === 0
+      ? "Every run finished without errors."
+      : `Runs with errors are left out of every median and ratio (their error counts stay in ` +
+        `the tables): ${excluded.join("; ")}.`,
     "",
   );
   L.push("## Machine and versions", "");
@@ -885,7 +930,7 @@ function report(res: Results): { markdown: string; svg: string } {
     );
   }
   {
-    const v = median((res.idle["omniws-bun"] ?? []).map((r) => r.perConn / 1024));
+    const v = median(cleanRuns(res.idle["omniws-bun"]).map((r) => r.perConn / 1024));
     targets.push({
       runtime: "Bun",
       what: "idle connection RSS, omniws",
@@ -1020,9 +1065,10 @@ function report(res: Results): { markdown: string; svg: string } {
       "|---|--:|--:|--:|--:|--:|--:|--:|",
     );
     for (const s of servers) {
-      const runs = res.idle[s.id];
-      if (runs === undefined) continue;
-      const errs = runs.reduce((n, r) => n + errorCount(r), 0);
+      const all = res.idle[s.id];
+      if (all === undefined) continue;
+      const errs = all.reduce((n, r) => n + errorCount(r), 0);
+      const runs = cleanRuns(all);
       L.push(
         `| ${s.label} | ${median(runs.map((r) => r.open))} | ${
           (median(runs.map((r) => r.rssBefore)) / 2 ** 20).toFixed(1)
@@ -1131,7 +1177,7 @@ function chart(
       groups: [{
         label: "idle",
         bars: servers.filter((s) => res.idle[s.id] !== undefined).map((s) => {
-          const v = median(res.idle[s.id].map((r) => r.perConn / 1024));
+          const v = median(cleanRuns(res.idle[s.id]).map((r) => r.perConn / 1024));
           return { name: s.label, color: s.color, value: v, text: `${v.toFixed(2)} KiB` };
         }),
       }],
