@@ -43,10 +43,16 @@ export function startServer(command: string, args: string[], env: Record<string,
       const m = /ws:\/\/[^:]+:(\d+)\//.exec(output);
       if (m) {
         clearTimeout(timer);
+        // SIGTERM, then SIGKILL if it is still there after 5 s: a stuck server must not keep
+        // the test file alive.
         const stop = () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once("exit", () => done());
+            const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+            child.once("exit", () => {
+              clearTimeout(killer);
+              done();
+            });
             child.kill("SIGTERM");
           });
         resolve({ port: Number(m[1]), process: child, stop });
@@ -57,6 +63,10 @@ export function startServer(command: string, args: string[], env: Record<string,
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`Server exited with ${code}: ${output}`));
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`Server did not start: ${error.message}`));
     });
   });
 }
@@ -81,3 +91,20 @@ function spawnSyncQuiet(cmd: string, args: string[]): number | null {
  * by the test setup, so absence is a failure there.
  */
 export const REQUIRE_PEERS: boolean = process.env.CI === "true" || process.env.OMNIWS_REQUIRE_PEERS === "1";
+
+/**
+ * The `skip` option of a test that needs a peer: `false` when the peer is there or when
+ * {@linkcode REQUIRE_PEERS} holds (the test then runs and fails for want of it), else `reason`.
+ */
+export function skipUnlessPeer(available: boolean, reason: string): string | false {
+  return available || REQUIRE_PEERS ? false : reason;
+}
+
+/**
+ * The `skip` option of a test that makes a certificate with openssl: like every other peer,
+ * a missing /usr/bin/openssl skips locally and fails under {@linkcode REQUIRE_PEERS}.
+ */
+export const NEEDS_OPENSSL: string | false = skipUnlessPeer(
+  existsSync("/usr/bin/openssl"),
+  "openssl is not installed",
+);

@@ -14,7 +14,7 @@ import { type ChatServer, ChatRoom, type ChatSocket, RATE_LIMIT_CLOSE, startChat
 import type { ServerMessage, Version } from "../examples/chat/protocol.ts";
 import { type Adapter, loadAdapter, RUNTIME } from "./_runtime.ts";
 import { type Browser, hasChromium, launchChromium } from "./_browser.ts";
-import { REQUIRE_PEERS, ROOT } from "./_servers.ts";
+import { ROOT, skipUnlessPeer } from "./_servers.ts";
 
 const adapter: Adapter = await loadAdapter();
 const quiet = (): void => {};
@@ -28,6 +28,21 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
   }
 }
 
+/** Clients not yet closed: closed by each describe's after(), so a failed test ends the file. */
+const openClients = new Set<Client>();
+
+/** Close every client a failed test left open, waiting at most 2 s for their close events. */
+async function closeLeftovers(): Promise<void> {
+  const closing = [...openClients].map((c) => c.close());
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(closing),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+  ]);
+  clearTimeout(timer);
+  openClients.clear();
+}
+
 /** A chat client on this runtime's WebSocket, speaking any revision, that keeps what it receives. */
 class Client {
   readonly ws: WebSocket;
@@ -39,6 +54,8 @@ class Client {
     this.ws = new adapter.WebSocket(url, [], { version });
     this.ws.onmessage = (e) => this.inbox.push(JSON.parse(e.data as string) as ServerMessage);
     this.closed = new Promise((resolve) => (this.ws.onclose = (e) => resolve(e)));
+    openClients.add(this);
+    void this.closed.then(() => openClients.delete(this));
   }
 
   /** Connect and wait for `hello`. */
@@ -93,6 +110,7 @@ describe(`chat protocol on ${RUNTIME}`, () => {
     chat = await startChat(adapter.serve, { port: 0, log: quiet, burst: 1000, perSecond: 1000 });
   });
   after(async () => {
+    await closeLeftovers();
     await chat.close();
   });
 
@@ -370,7 +388,7 @@ async function until(page: Page, expression: string, ms = 15_000): Promise<void>
 }
 
 describe(`chat page in Chromium on ${RUNTIME}`, {
-  skip: !hasChromium() && !REQUIRE_PEERS ? "chromium is not installed" : false,
+  skip: skipUnlessPeer(hasChromium(), "chromium is not installed"),
 }, () => {
   let browser: Browser;
   let chat: ChatServer;
@@ -401,6 +419,7 @@ describe(`chat page in Chromium on ${RUNTIME}`, {
     grace = await openPage(chat.url, "grace");
   });
   after(async () => {
+    await closeLeftovers();
     await browser?.close();
     await chat?.close();
   });

@@ -7,7 +7,7 @@
 // Each in a default configuration and with all four parameters in play.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
   permessageDeflate,
   type PermessageDeflateOptions,
@@ -18,17 +18,17 @@ import {
   bin,
   hasPythonModule,
   PYTHON,
-  REQUIRE_PEERS,
   ROOT,
   type RunningServer,
+  skipUnlessPeer,
   startServer,
 } from "./_servers.ts";
 import { hasChromium, launchChromium, servePage } from "./_browser.ts";
 
 const NODE = bin("node");
 const PYTHON_OK = hasPythonModule("websockets");
-const skipPython = !PYTHON_OK && !REQUIRE_PEERS ? "python3-websockets is not installed" : false;
-const skipChromium = !hasChromium() && !REQUIRE_PEERS ? "chromium is not installed" : false;
+const skipPython = skipUnlessPeer(PYTHON_OK, "python3-websockets is not installed");
+const skipChromium = skipUnlessPeer(hasChromium(), "chromium is not installed");
 
 const ALL_FOUR: PermessageDeflateOptions = {
   serverNoContextTakeover: true,
@@ -43,6 +43,14 @@ interface PeerReport {
   stats: { extensions: string } & Partial<DeflateStats>;
 }
 
+/** Peer clients still running: each describe's after() kills them, whatever happened. */
+const children = new Set<ChildProcess>();
+
+function killChildren(): void {
+  for (const c of children) c.kill("SIGKILL");
+  children.clear();
+}
+
 /** Run a peer client to completion and parse the JSON report it prints. */
 function runPeer(
   command: string,
@@ -55,13 +63,20 @@ function runPeer(
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    children.add(child);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      children.delete(child);
+      reject(new Error(`${command} did not start: ${error.message}`));
+    });
     child.on("exit", (code) => {
       clearTimeout(timer);
+      children.delete(child);
       const line = stdout.trim().split("\n").at(-1) ?? "";
       if (code !== 0 || !line.startsWith("{")) {
         reject(new Error(`${args.join(" ")} exited ${code}: ${stdout}${stderr}`));
@@ -87,6 +102,17 @@ async function exchange(
   const stats: DeflateStats[] = [];
   const extension = counting(permessageDeflate({ threshold: 0, ...options }), (s) => stats.push(s));
   const client = new TcpClient(port, { extensions: [extension], maxMessageSize: 64 << 20 });
+  try {
+    return await exchangeOver(client, stats);
+  } finally {
+    client.socket.destroy();
+  }
+}
+
+async function exchangeOver(
+  client: TcpClient,
+  stats: DeflateStats[],
+): Promise<{ echoes: Record<string, boolean>; extensions: string; stats: DeflateStats[] }> {
   const LONG = 30_000;
   const state = () => client.conn.state;
   await client.waitFor(() => state() === "open" || state() === "closed", "open", LONG);
@@ -110,7 +136,6 @@ async function exchange(
   const extensions = client.conn.extensions;
   client.close();
   await client.waitFor(() => state() === "closed", "close", LONG);
-  client.socket.destroy();
   return { echoes, extensions, stats };
 }
 
@@ -133,6 +158,7 @@ describe("permessage-deflate interop: peers' clients with the omniws server on D
     ]);
   });
   after(async () => {
+    killChildren();
     await Promise.all([server?.stop(), constrained?.stop()]);
   });
   const url = (s: RunningServer) => `ws://127.0.0.1:${s.port}/`;
@@ -224,8 +250,9 @@ describe("permessage-deflate interop: peers' clients with the omniws server on D
     timeout: 120_000,
   }, async () => {
     const page = await servePage(CHROMIUM_PAGE);
-    const browser = await launchChromium();
+    let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
     try {
+      browser = await launchChromium();
       const tab = await browser.browser.newPage();
       await tab.goto(page.url);
       const report = (await tab.evaluate(`run("${url(server)}")`)) as PeerReport;
@@ -236,7 +263,7 @@ describe("permessage-deflate interop: peers' clients with the omniws server on D
       assert.equal(report.stats.compressedIn, 13);
       assert.equal(report.stats.compressedOut, 12);
     } finally {
-      await browser.close();
+      await browser?.close();
       await page.close();
     }
   });
@@ -257,6 +284,7 @@ describe("permessage-deflate interop: the omniws client with peers' servers", ()
     }
   });
   after(async () => {
+    killChildren();
     await Promise.all([ws?.stop(), wsConstrained?.stop(), python?.stop()]);
   });
 

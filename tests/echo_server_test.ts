@@ -4,7 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { spawn } from "node:child_process";
-import { bin, hasPythonModule, PYTHON, REQUIRE_PEERS, ROOT, type RunningServer, startServer } from "./_servers.ts";
+import { bin, hasPythonModule, PYTHON, ROOT, type RunningServer, skipUnlessPeer, startServer } from "./_servers.ts";
+import type { ChildProcess } from "node:child_process";
 
 const HANDSHAKE = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -80,10 +81,13 @@ function rawSession(port: number, frames: Buffer[]): Promise<RawResult> {
 
 describe("echo server", () => {
   let server: RunningServer;
+  /** Peer processes still running: killed after the tests, whatever happened. */
+  const children = new Set<ChildProcess>();
   before(async () => {
     server = await startServer(bin("deno"), ["run", "--allow-net", "--allow-env", "examples/echo_server.ts"]);
   });
   after(async () => {
+    for (const c of children) c.kill("SIGKILL");
     await server?.stop();
   });
 
@@ -111,19 +115,23 @@ describe("echo server", () => {
   test("server answers each violation with the RFC 6455 close code and closes TCP, serving others meanwhile", async () => {
     // A well-behaved client stays connected throughout and must keep being served.
     const bystander = net.connect(server.port, "127.0.0.1");
-    let got = Buffer.alloc(0);
-    bystander.on("data", (d) => (got = Buffer.concat([got, d])));
-    bystander.write(HANDSHAKE);
-    for (const [name, frames, code] of violations) {
-      const r = await rawSession(server.port, frames);
-      assert.equal(r.closeCode, code, `${name}: close code`);
-      assert.ok(r.ended, `${name}: TCP closed`);
+    try {
+      let got = Buffer.alloc(0);
+      bystander.on("data", (d) => (got = Buffer.concat([got, d])));
+      bystander.on("error", () => {});
+      bystander.write(HANDSHAKE);
+      for (const [name, frames, code] of violations) {
+        const r = await rawSession(server.port, frames);
+        assert.equal(r.closeCode, code, `${name}: close code`);
+        assert.ok(r.ended, `${name}: TCP closed`);
+      }
+      bystander.write(frame(0x81, text("still here")));
+      const deadline = Date.now() + 5000;
+      while (!got.includes("still here") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(got.includes("still here"), "the bystander is still served");
+    } finally {
+      bystander.destroy();
     }
-    bystander.write(frame(0x81, text("still here")));
-    const deadline = Date.now() + 5000;
-    while (!got.includes("still here") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(got.includes("still here"), "the bystander is still served");
-    bystander.destroy();
   });
 
   test("a clean close 1000 from a raw client is echoed and the server closes TCP", async () => {
@@ -134,23 +142,26 @@ describe("echo server", () => {
 
   const python = hasPythonModule("websockets");
   test("Python websockets client: text, binary, empty, 125..65536 bytes, 16 MiB, ping, close 1000 and 4000", {
-    skip: !python && !REQUIRE_PEERS ? "python3-websockets is not installed" : false,
+    skip: skipUnlessPeer(python, "python3-websockets is not installed"),
     timeout: 120_000,
   }, async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(PYTHON, [`${ROOT}tests/peers/python_echo_client.py`, `ws://127.0.0.1:${server.port}/`], {
+      const c = spawn(PYTHON, [`${ROOT}tests/peers/python_echo_client.py`, `ws://127.0.0.1:${server.port}/`], {
         stdio: ["ignore", "pipe", "pipe"],
       });
+      children.add(c);
       let stdout = "";
       let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 110_000);
-      child.on("exit", (code) => {
-        clearTimeout(timer);
+      c.stdout.on("data", (d) => (stdout += d));
+      c.stderr.on("data", (d) => (stderr += d));
+      timer = setTimeout(() => c.kill("SIGKILL"), 110_000);
+      c.on("error", (error) => reject(new Error(`python did not start: ${error.message}`)));
+      c.on("exit", (code) => {
+        children.delete(c);
         code === 0 ? resolve(stdout) : reject(new Error(`python exited ${code}: ${stderr}`));
       });
-    });
+    }).finally(() => clearTimeout(timer));
     const result = JSON.parse(out);
     for (const [name, ok] of Object.entries(result.echo)) assert.equal(ok, true, `echo of ${name}`);
     assert.equal(Object.keys(result.echo).length, 14);

@@ -4,7 +4,7 @@
 // the omniws server's 2 MiB limit -> 1009; invalid UTF-8 from either side -> 1007).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { hasPythonModule, PYTHON, REQUIRE_PEERS } from "./_servers.ts";
+import { hasPythonModule, PYTHON, skipUnlessPeer } from "./_servers.ts";
 import {
   clientReportProblems,
   OMNIWS_INTEROP_SERVER,
@@ -16,7 +16,7 @@ import {
 } from "../conformance/interop.ts";
 
 const available = hasPythonModule("websockets");
-const skip = !available && !REQUIRE_PEERS ? "python3-websockets is not installed" : false;
+const skip = skipUnlessPeer(available, "python3-websockets is not installed");
 
 describe("interop: Python websockets", { skip }, () => {
   let omniws: PeerServer;
