@@ -20,6 +20,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { readdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 
 /** The only host attacked. */
 export const HOST = "127.0.0.1";
@@ -717,6 +718,8 @@ export interface FloodOptions {
    * twice the bound a test checks, so a failing run does not take the machine's memory with it).
    */
   stopWhen?: () => boolean;
+  /** Over TLS (any certificate accepted). */
+  secure?: boolean;
 }
 
 /**
@@ -733,7 +736,7 @@ async function flood(
   const stopWhen = options.stopWhen ?? (() => false);
   const deadline = Date.now() + options.durationMs;
   const ups = (await Promise.all(
-    Array.from({ length: options.connections ?? 1 }, () => upgrade(port, 3000)),
+    Array.from({ length: options.connections ?? 1 }, () => upgrade(port, 3000, options.secure)),
   )).filter((u): u is Upgraded => u !== null);
   const result: FloodResult = {
     connections: ups.length,
@@ -794,6 +797,20 @@ export function neverReader(port: number, options: FloodOptions): Promise<FloodR
 
 // ---- 6. stalled large messages ------------------------------------------------------------------
 
+/** How one stalled connection ended. */
+export interface StalledEnd {
+  /** Close code of the server's close frame; 1005 for one without a code, 1006 for none. */
+  code: number;
+  /** Payload bytes of the large message the kernel took on this connection. */
+  sent: number;
+  /** Whether the server closed it (close frame, FIN or reset) before the attacker gave up. */
+  closed: boolean;
+  /** Whether that happened before this connection had sent its `send` bytes. */
+  duringSend: boolean;
+  /** ms from this connection's last payload byte handed to the kernel to the close (NaN if open). */
+  msAfterLastByte: number;
+}
+
 /** What stalled large messages did. */
 export interface StalledResult {
   connections: number;
@@ -802,11 +819,15 @@ export interface StalledResult {
   /** Connections the server closed during the stall, with when (ms after the stall began). */
   closedByServer: number;
   closeTimesMs: number[];
+  /** Each connection's end, in the order they upgraded. */
+  ends: StalledEnd[];
 }
 
 /**
  * `count` connections each declare a `declared`-byte binary frame (default 64 MiB), send
- * `send` bytes of it (default 3/4), then stall for `holdMs` without reading.
+ * `send` bytes of it (default 3/4), then stall for `holdMs`. The attacker reads what the server
+ * sends (only to learn its close code; a server that stops reading stalls the attacker's sending
+ * too) and stops sending on a connection once the server closes it.
  */
 export async function stalledLarge(
   port: number,
@@ -823,34 +844,71 @@ export async function stalledLarge(
     bytesSent: 0,
     closedByServer: 0,
     closeTimesMs: [],
+    ends: [],
   };
-  const closed = new Set<net.Socket>();
   let stallStart = Infinity;
+  const states = ups.map(({ socket, rest }) => {
+    const end: StalledEnd = {
+      code: 1006,
+      sent: 0,
+      closed: false,
+      duringSend: false,
+      msAfterLastByte: NaN,
+    };
+    result.ends.push(end);
+    const state = { socket, end, lastByteAt: performance.now(), sending: true };
+    let head: number[] = [...rest];
+    const closed = () => {
+      if (end.closed) return;
+      end.closed = true;
+      end.duringSend = state.sending;
+      end.msAfterLastByte = performance.now() - state.lastByteAt;
+      result.closeTimesMs.push(Math.max(0, performance.now() - stallStart));
+    };
+    const onData = (d: Uint8Array) => {
+      if (head.length < 4) head = head.concat(Array.from(d.subarray(0, 4)));
+      // The first frame the server sends these connections is its close frame.
+      if (head.length >= 2 && (head[0]! & 0x0f) === OP.close) {
+        if ((head[1]! & 0x7f) === 0) end.code = 1005;
+        else if (head.length >= 4) end.code = (head[2]! << 8) | head[3]!;
+        else return;
+        closed();
+      }
+    };
+    socket.on("data", onData);
+    socket.once("end", closed);
+    socket.once("close", closed);
+    socket.resume();
+    onData(new Uint8Array(0));
+    return state;
+  });
   try {
     const sendDeadline = Date.now() + 30_000;
-    await Promise.all(ups.map(async ({ socket }) => {
-      socket.once("close", () => {
-        closed.add(socket);
-        result.closeTimesMs.push(Math.max(0, performance.now() - stallStart));
-      });
-      if (!(await writeFlushed(socket, frameHeader(OP.binary, declared)))) return;
-      for (let sent = 0; sent < send && !closed.has(socket) && Date.now() < sendDeadline;) {
-        const n = Math.min(chunk.length, send - sent);
-        if (!(await writeFlushed(socket, chunk.subarray(0, n), 10_000))) break;
-        sent += n;
-        result.bytesSent += n;
+    await Promise.all(states.map(async (state) => {
+      const { socket, end } = state;
+      if (await writeFlushed(socket, frameHeader(OP.binary, declared))) {
+        while (end.sent < send && !end.closed && Date.now() < sendDeadline) {
+          const n = Math.min(chunk.length, send - end.sent);
+          if (!(await writeFlushed(socket, chunk.subarray(0, n), 10_000))) break;
+          state.lastByteAt = performance.now();
+          end.sent += n;
+          result.bytesSent += n;
+        }
       }
+      state.sending = false;
     }));
     stallStart = performance.now();
     const deadline = Date.now() + options.holdMs;
-    while (closed.size < ups.length && Date.now() < deadline) await sleep(100);
+    while (states.some((s) => !s.end.closed) && Date.now() < deadline) await sleep(50);
   } finally {
-    for (const { socket } of ups) {
+    for (const { socket } of states) {
+      socket.removeAllListeners("data");
+      socket.removeAllListeners("end");
       socket.removeAllListeners("close");
       socket.destroy();
     }
   }
-  result.closedByServer = closed.size;
+  result.closedByServer = result.ends.filter((e) => e.closed).length;
   result.closeTimesMs.sort((a, b) => a - b);
   return result;
 }
@@ -910,4 +968,184 @@ export async function churn(
   };
   await Promise.all(Array.from({ length: options.workers ?? 8 }, worker));
   return result;
+}
+
+// ---- closing frames ----------------------------------------------------------------------------
+
+/**
+ * Read an upgraded connection until the server's close frame, FIN or reset, for at most `ms`.
+ * @returns The close code (1005 for a close frame without one, 1006 for none) and when it came,
+ *   ms after the call; null if the connection was still open after `ms`.
+ */
+export function closeCodeWithin(
+  up: Upgraded,
+  ms: number,
+): Promise<{ code: number; ms: number } | null> {
+  const { socket } = up;
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let bytes: number[] = [...up.rest];
+    const timer = setTimeout(() => done(null), ms);
+    const done = (v: { code: number; ms: number } | null) => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("close", onEnd);
+      resolve(v);
+    };
+    const onData = (d?: Uint8Array) => {
+      if (d !== undefined && bytes.length < 64 * 1024) bytes = bytes.concat(Array.from(d));
+      // Skip whole frames (an unmasked server frame of up to 64 KiB) until a close frame.
+      for (let at = 0; at + 2 <= bytes.length;) {
+        const len7 = bytes[at + 1]! & 0x7f;
+        const headLen = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+        if (at + headLen > bytes.length) return;
+        const len = len7 === 126 ? (bytes[at + 2]! << 8) | bytes[at + 3]! : len7;
+        if ((bytes[at]! & 0x0f) === OP.close) {
+          if (len === 0) return done({ code: 1005, ms: performance.now() - started });
+          if (at + 4 > bytes.length) return;
+          return done({
+            code: (bytes[at + 2]! << 8) | bytes[at + 3]!,
+            ms: performance.now() - started,
+          });
+        }
+        at += headLen + len;
+      }
+    };
+    const onEnd = () => done({ code: 1006, ms: performance.now() - started });
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("close", onEnd);
+    socket.resume();
+    onData();
+  });
+}
+
+// ---- a malicious server, for clients ------------------------------------------------------------
+
+/** What a {@linkcode floodingTlsServer} is doing. */
+export interface FloodingServer {
+  port: number;
+  /** Resolves when the first client's flood ended (time, count or `stopWhen`). */
+  done: Promise<FloodResult>;
+  /** The first client's flood so far, or null before a client connected. */
+  progress(): FloodResult | null;
+  /** Stop flooding, destroy every socket and close the listener. */
+  close(): Promise<void>;
+}
+
+/** The `Sec-WebSocket-Accept` for a key (RFC 6455 §4.2.2). */
+function acceptKey(key: string): string {
+  return createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+}
+
+/**
+ * A `wss:` server with no omniws code in it, on 127.0.0.1: it completes each client's opening
+ * handshake, then never reads from it again and floods it, as fast as the socket takes it for
+ * `durationMs`, with 125-byte pings (`mode: "pings"`) or 1 MiB binary messages (`"messages"`).
+ * @param options PEM `cert` and `key`, the mode, the flood's length, a delay before it (so a
+ *   client's baseline can be taken) and an early stop.
+ */
+export async function floodingTlsServer(
+  options: {
+    cert: string;
+    key: string;
+    mode: "pings" | "messages";
+    durationMs: number;
+    /** Wait this long after the handshake before flooding (default 0). */
+    delayMs?: number;
+    /** Port on 127.0.0.1 (default 0, a free one). */
+    port?: number;
+    stopWhen?: () => boolean;
+  },
+): Promise<FloodingServer> {
+  const sockets = new Set<tls.TLSSocket>();
+  let stopped = false;
+  let settle!: (r: FloodResult) => void;
+  let first: FloodResult | null = null;
+  const done = new Promise<FloodResult>((resolve) => settle = resolve);
+  const batch = options.mode === "pings"
+    ? repeated(new Uint8Array([0x80 | OP.ping, 125, ...new Array(125).fill(0x70)]), 512)
+    : (() => {
+      const frame = new Uint8Array(10 + MiB).fill(0x5a);
+      frame.set([0x80 | OP.binary, 127, 0, 0, 0, 0, 0, 0x10, 0, 0]);
+      return frame;
+    })();
+  const perBatch = options.mode === "pings" ? 512 : 1;
+  const stopWhen = options.stopWhen ?? (() => false);
+  const floodOne = async (socket: tls.TLSSocket) => {
+    if (options.delayMs) await sleep(options.delayMs);
+    const started = performance.now();
+    const deadline = Date.now() + options.durationMs;
+    const result: FloodResult = {
+      connections: 1,
+      bytesWritten: 0,
+      frames: 0,
+      closedByServer: 0,
+      ms: 0,
+    };
+    first ??= result;
+    let closed = false;
+    socket.once("close", () => {
+      closed = true;
+      result.closedByServer++; // here: closed by the client
+    });
+    while (!closed && !stopped && Date.now() < deadline && !stopWhen()) {
+      const more = socket.write(batch);
+      result.bytesWritten += batch.length;
+      result.frames += perBatch;
+      result.ms = performance.now() - started;
+      await new Promise<void>((resolve) => {
+        if (more) return void setImmediate(resolve);
+        const timer = setTimeout(finish, Math.max(1, Math.min(200, deadline - Date.now())));
+        function finish() {
+          clearTimeout(timer);
+          socket.off("drain", finish);
+          socket.off("close", finish);
+          resolve();
+        }
+        socket.once("drain", finish);
+        socket.once("close", finish);
+      });
+    }
+    result.ms = performance.now() - started;
+    settle(result);
+  };
+  const server = tls.createServer({ cert: options.cert, key: options.key }, (socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.once("close", () => sockets.delete(socket));
+    let head = "";
+    const onData = (d: Uint8Array) => {
+      head += new TextDecoder("latin1").decode(d);
+      if (!head.includes("\r\n\r\n")) {
+        if (head.length > 16 * 1024) socket.destroy();
+        return;
+      }
+      socket.off("data", onData);
+      socket.pause(); // never read again
+      const key = /^sec-websocket-key:\s*(\S+)\s*$/im.exec(head)?.[1] ?? "";
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+      );
+      void floodOne(socket);
+    };
+    socket.on("data", onData);
+  });
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, HOST, () => resolve());
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    done,
+    progress: () => first === null ? null : { ...first },
+    close: async () => {
+      stopped = true;
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

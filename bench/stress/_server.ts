@@ -82,6 +82,11 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Give up waiting for `ws://host:port/` after this long (default 30 s). */
   startTimeoutMs?: number;
+  /**
+   * What the process prints once ready, instead of `ws://host:port/` (for a client process);
+   * its first group, if any, is taken as the port (else the port is 0).
+   */
+  ready?: RegExp;
 }
 
 /**
@@ -131,18 +136,18 @@ export function startServer(runtime: Runtime, options: StartOptions = {}): Promi
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();
-      reject(new Error(`${runtime} server did not start within 30 s: ${out}`));
+      reject(new Error(`${runtime} process was not ready within 30 s: ${out}`));
     }, options.startTimeoutMs ?? 30_000);
     const onData = (d: Uint8Array) => {
       out = (out + new TextDecoder().decode(d)).slice(-64 * 1024);
-      const m = /wss?:\/\/[^:/\s]+:(\d+)\//.exec(out);
+      const m = (options.ready ?? /wss?:\/\/[^:/\s]+:(\d+)\//).exec(out);
       if (m === null) return;
       clearTimeout(timer);
       child.stdout!.off("data", onData);
       child.stdout!.on("data", (x: Uint8Array) => out += new TextDecoder().decode(x));
       resolve({
         runtime,
-        port: Number(m[1]),
+        port: Number(m[1] ?? 0),
         pid,
         child,
         output: () => out,

@@ -158,6 +158,14 @@ function closeText(opened: number, times: number[]): string {
   return `all by ${ms(times.at(-1) ?? NaN)}`;
 }
 
+/** Close codes counted, as `5 x 1013, 5 x 1008` (or `none`). */
+function codeCounts(codes: number[]): string {
+  const counts = new Map<number, number>();
+  for (const c of codes) counts.set(c, (counts.get(c) ?? 0) + 1);
+  if (counts.size === 0) return "none";
+  return [...counts].map(([code, n]) => `${n} x ${code}`).join(", ");
+}
+
 /** Start a server, attack it under a monitor, let it settle, and sum up one row. */
 async function measure(
   attack: Attack,
@@ -316,9 +324,9 @@ async function runAttack(
           const held = rssBytes(s.pid);
           return {
             timeToClose: closeText(r.connections, r.closeTimesMs),
-            notes: `${r.connections} x 64 MiB declared, ${mib(r.bytesSent)} sent; RSS ${
-              mib(held)
-            } at the end of the stall;`,
+            notes: `${r.connections} x 64 MiB declared, ${mib(r.bytesSent)} sent; closed with ${
+              codeCounts(r.ends.filter((e) => e.closed).map((e) => e.code))
+            }; RSS ${mib(held)} at the end of the stall;`,
           };
         },
         common,
