@@ -6,6 +6,7 @@
  */
 
 export type { DriverOptions } from "./_driver.ts";
+export type { AdapterErrorCode } from "./_errors.ts";
 export type {
   ConnectionHandler,
   HttpAnswer,

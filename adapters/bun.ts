@@ -60,6 +60,7 @@
  */
 
 import type { Transport } from "./_driver.ts";
+import { AdapterError } from "./_errors.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
@@ -79,6 +80,7 @@ import {
 
 export type * from "./_types.ts";
 export { WebSocketError } from "./_websocket_stream.ts";
+export { AdapterError } from "./_errors.ts";
 
 // The slice of Bun's API this adapter uses, declared structurally so the module type-checks
 // without bun-types (and loads, without running, on Deno and Node).
@@ -144,12 +146,22 @@ export interface ServeOptions extends SessionServeOptions {
 /**
  * Serve WebSocket connections (and, with `http`, plain HTTP requests) on a TCP port.
  *
+ * Bun calls `open` at the TCP accept, before a TLS handshake, so the session's
+ * `handshakeTimeout` covers the TLS handshake too: a silent or slow TLS client is closed when it
+ * runs out (measured at a 2 s timeout: every silent and half-ClientHello client closed by 2.1 s,
+ * fds back to the baseline).
+ *
  * @param options Where to listen, TLS, limits, timeouts, the upgrade and HTTP hooks.
  * @param handler Called with each socket once its handshake completed.
- * @returns The running server.
+ * @returns The running server. If the address cannot be bound (in use, not permitted), its
+ *   `listening` rejects with an `AdapterError` `ERR_LISTEN` naming the address; nothing else
+ *   reports it, so a program that never awaits `listening` ends with an unhandled rejection, as
+ *   it ended with the exception before. Invalid options (a port out of range) still throw.
  */
 export function serve(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
   const secure = options.tls !== undefined;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 9001;
   const sessions = new ServerSessions(options, handler);
   const socket: BunSocketHandler = {
     ...HANDLER,
@@ -162,13 +174,35 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
       driver.attach(transport);
     },
   };
-  const listener = bun().listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 9001,
-    allowHalfOpen: true,
-    ...(secure ? { tls: { cert: options.tls!.cert, key: options.tls!.key } } : {}),
-    socket,
-  });
+  let listener: BunListener;
+  try {
+    listener = bun().listen({
+      hostname,
+      port,
+      allowHalfOpen: true,
+      ...(secure ? { tls: { cert: options.tls!.cert, key: options.tls!.key } } : {}),
+      socket,
+    });
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) throw error;
+    // Bun says "Failed to listen at HOST" and keeps the reason in `code` (EADDRINUSE).
+    const e = error as Error & { code?: unknown };
+    const why = typeof e.code === "string" && !String(e.message).includes(e.code)
+      ? `${e.message} (${e.code})`
+      : String(e.message ?? e);
+    const failure = new AdapterError("ERR_LISTEN", `Cannot listen on ${hostname}:${port}: ${why}`, {
+      cause: error,
+      hostname,
+      port,
+    });
+    return {
+      listening: Promise.reject(failure),
+      close: async () => {},
+      get connections() {
+        return 0;
+      },
+    };
+  }
   let stopped: Promise<void> | null = null;
   return {
     listening: Promise.resolve({ hostname: listener.hostname, port: listener.port }),
@@ -188,11 +222,21 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
 
 const connector: Connector = (target, sink, tls) =>
   new Promise<Transport>((resolve, reject) => {
-    const where = `Cannot connect to ${target.hostname}:${target.port}`;
+    const { hostname, port } = target;
+    const where = `Cannot connect to ${hostname}:${port}`;
     const transport = new BunTransport(sink);
+    // TLS: a failure once TCP is connected is the TLS handshake's.
+    let tcpConnected = false;
     transport.connecting = {
       resolve,
-      reject: (reason) => reject(new Error(`${where}: ${reason.message}`, { cause: reason })),
+      reject: (reason) =>
+        reject(
+          new AdapterError(
+            target.tls && tcpConnected ? "ERR_TLS" : "ERR_CONNECT",
+            `${where}: ${reason.message}`,
+            { cause: reason, hostname, port },
+          ),
+        ),
     };
     const options = tls as { ca?: string | string[]; rejectUnauthorized?: boolean } | undefined;
     const tlsOptions: { serverName: string; ca?: string | string[]; rejectUnauthorized?: boolean } =
@@ -218,6 +262,7 @@ const connector: Connector = (target, sink, tls) =>
     }
     // TCP: connected now. TLS: the `handshake` callback settles it.
     connecting.then((s) => {
+      tcpConnected = true;
       if (!target.tls) transport.connected(s);
     }, (error: unknown) => transport.connectFailed(error));
   });

@@ -60,6 +60,8 @@ interface DenoConn {
   closeWrite(): Promise<void>;
   close(): void;
   setNoDelay?(noDelay?: boolean): void;
+  /** TLS connections: resolves once the handshake is done, rejects if it failed. */
+  handshake?(): Promise<unknown>;
 }
 interface DenoListener {
   readonly addr: { hostname: string; port: number };
@@ -110,7 +112,12 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
     listener = deno().listen({ port, hostname });
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
+    // Deno says "Address already in use (os error 98)"; the code (EADDRINUSE) as Node says it.
+    const code = (error as { code?: unknown }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = typeof code === "string" && !message.includes(code)
+      ? `${message} (${code})`
+      : message;
     const failure = new AdapterError(
       "ERR_LISTEN",
       `Cannot listen on ${hostname}:${port}: ${reason}`,
@@ -293,13 +300,31 @@ const connector: Connector = async (target, sink, tls) => {
       })
       : await deno().connect({ hostname: target.hostname, port: target.port });
   } catch (error) {
-    throw new Error(
-      `Cannot connect to ${target.hostname}:${target.port}: ${(error as Error).message}`,
-      { cause: error },
+    const { hostname, port } = target;
+    throw new AdapterError(
+      "ERR_CONNECT",
+      `Cannot connect to ${hostname}:${port}: ${(error as Error).message}`,
+      { cause: error, hostname, port },
     );
   }
   conn.setNoDelay?.(true);
-  return new DenoTransport(conn, sink);
+  // Deno.connectTls resolves once TCP is connected; the TLS handshake finishes (or fails, as
+  // for an unknown issuer) later, so the transport waits for it before reading and writing.
+  const handshake = target.tls ? conn.handshake?.() : undefined;
+  if (handshake === undefined) return new DenoTransport(conn, sink);
+  return new DenoTransport(
+    conn,
+    sink,
+    handshake.then(() => {}, (error: unknown) => {
+      const { hostname, port } = target;
+      const why = error instanceof Error ? error.message : String(error);
+      throw new AdapterError(
+        "ERR_TLS",
+        `Cannot connect to ${hostname}:${port}: TLS handshake failed: ${why}`,
+        { cause: error, hostname, port },
+      );
+    }),
+  );
 };
 
 /** A browser-compatible WebSocket client on Deno's sockets. */
@@ -333,11 +358,37 @@ class DenoTransport implements Transport {
   #closed = false;
   #paused: (() => void) | null = null;
   #pauseRequested = false;
+  /** A client's TLS handshake in progress: reads and writes wait for it. */
+  #handshake: Promise<void> | null;
 
-  constructor(conn: DenoConn, sink: TransportSink) {
+  /**
+   * @param conn The connection.
+   * @param sink Where reads and failures go.
+   * @param handshake A TLS handshake to wait for; its rejection (an `AdapterError`) is reported.
+   */
+  constructor(conn: DenoConn, sink: TransportSink, handshake: Promise<void> | null = null) {
     this.#conn = conn;
     this.#sink = sink;
+    this.#handshake = handshake === null ? null : handshake.then(
+      () => {
+        this.#handshake = null;
+      },
+      (error: AdapterError) => {
+        if (!this.#closed) this.#sink.fail(error);
+        throw error;
+      },
+    );
     this.#readLoop();
+  }
+
+  /** Wait for a TLS handshake in progress; false if it failed (reported once, by its promise). */
+  async #handshaken(): Promise<boolean> {
+    try {
+      await this.#handshake;
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   get bufferedAmount(): number {
@@ -383,6 +434,7 @@ class DenoTransport implements Transport {
   }
 
   async #readLoop(): Promise<void> {
+    if (this.#handshake !== null && !(await this.#handshaken())) return;
     let buf = new Uint8Array(MIN_READ);
     try {
       while (!this.#closed) {
@@ -410,6 +462,7 @@ class DenoTransport implements Transport {
 
   async #flush(): Promise<void> {
     this.#writing = true;
+    if (this.#handshake !== null && !(await this.#handshaken())) return;
     const wasHigh = this.#queued > HIGH_WATER;
     try {
       while (this.#queue.length > 0 && !this.#closed) {

@@ -31,6 +31,7 @@ import {
 
 export type { ServeOptions } from "./_session.ts";
 export type * from "./_types.ts";
+export { AdapterError } from "./_errors.ts";
 
 /**
  * A bidirectional byte stream. Chunks read from `readable` must not be reused by its source

@@ -14,6 +14,7 @@ import {
   selfSignedCert,
 } from "./_runtime.ts";
 import { permessageDeflate } from "../extensions/permessage_deflate.ts";
+import { AdapterError } from "../adapters/_errors.ts";
 import { hasChromium, launchChromium, servePage } from "./_browser.ts";
 import { REQUIRE_PEERS } from "./_servers.ts";
 
@@ -182,6 +183,88 @@ describe(`${RUNTIME} adapter: server and client`, () => {
     ws.onclose = (e) => events.push(`close ${e.code}`);
     await waitFor(() => events.length === 2, "error and close");
     assert.deepEqual(events, ["error", "close 1006"]);
+  });
+
+  test("a refused connection's error event carries an AdapterError ERR_CONNECT with the address", async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const ws = new adapter.WebSocket(`ws://127.0.0.1:${port}/`);
+    const closed = once<CloseEvent>(ws, "close");
+    const ev = await once<Event & { error?: unknown; message?: string }>(ws, "error");
+    const error = ev.error;
+    assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
+    assert.equal(error.code, "ERR_CONNECT");
+    assert.equal(error.hostname, "127.0.0.1");
+    assert.equal(error.port, port);
+    assert.match(error.message, new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: `));
+    assert.match(error.message, /refused|ECONNREFUSED/i);
+    assert.ok(error.cause !== undefined, "the runtime's error is the cause");
+    assert.equal(ev.message, error.message);
+    assert.equal((await closed).code, 1006);
+  });
+
+  test("every entry point exports the one AdapterError class", async () => {
+    const entry = adapter as unknown as { AdapterError?: unknown };
+    assert.equal(entry.AdapterError, AdapterError);
+    const streams = await import("../adapters/web_streams.ts") as { AdapterError?: unknown };
+    assert.equal(streams.AdapterError, AdapterError);
+  });
+
+  test("a port in use: serve() does not throw, listening rejects with AdapterError ERR_LISTEN naming the address", async () => {
+    const taken = echoServer.port;
+    let server: WebSocketServer | null = null;
+    try {
+      server = adapter.serve({ port: taken, hostname: "127.0.0.1" }, echo);
+      const error: unknown = await server.listening.then(() => null, (e: unknown) => e);
+      assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
+      assert.equal(error.code, "ERR_LISTEN");
+      assert.equal(error.hostname, "127.0.0.1");
+      assert.equal(error.port, taken);
+      assert.match(error.message, new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${taken}: .*EADDRINUSE`));
+      assert.equal((error.cause as { code?: unknown }).code, "EADDRINUSE");
+      assert.equal(server.connections, 0);
+    } finally {
+      await server?.close();
+    }
+    // The server that holds the port still serves.
+    const ws = new adapter.WebSocket(`ws://127.0.0.1:${taken}/`);
+    await once(ws, "open");
+    ws.close();
+    await once(ws, "close");
+  });
+
+  test("a wss client that does not trust the certificate gets an AdapterError ERR_TLS, and the server goes on", {
+    skip: existsSync("/usr/bin/openssl") ? false : "openssl is not installed",
+  }, async () => {
+    const tls = selfSignedCert();
+    const errors: AdapterError[] = [];
+    const { server, port } = await start({ tls, onError: (e) => errors.push(e) }, echo);
+    try {
+      const bad = new adapter.WebSocket(`wss://127.0.0.1:${port}/`);
+      const closed = once<CloseEvent>(bad, "close");
+      const error = (await once<Event & { error?: unknown }>(bad, "error")).error;
+      assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
+      assert.equal(error.code, "ERR_TLS");
+      assert.equal(error.hostname, "127.0.0.1");
+      assert.equal(error.port, port);
+      assert.match(error.message, new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`));
+      assert.equal((await closed).code, 1006);
+      await waitFor(() => server.connections === 0, "the server to drop the refused connection");
+      const ws = new adapter.WebSocket(`wss://127.0.0.1:${port}/`, [], { tls: { ca: tls.cert } });
+      await once(ws, "open");
+      ws.send("after a failed handshake");
+      assert.equal((await once<MessageEvent>(ws, "message")).data, "after a failed handshake");
+      ws.close();
+      await once(ws, "close");
+      assert.ok(
+        errors.every((e) => e.code === "ERR_TLS" || e.code === "ERR_CONNECTION"),
+        `server reports: ${errors.map((e) => e.code).join(", ")}`,
+      );
+    } finally {
+      await server.close();
+    }
   });
 
   test("plain HTTP requests are answered on the WebSocket port", async () => {
