@@ -1,8 +1,9 @@
 /**
- * Node adapter: servers on `net.createServer` / `tls.createServer`, a browser-compatible
- * `WebSocket` client on `net.connect` / `tls.connect`, and WebSocket endpoints inside an existing
- * `http` / `https` server (plain `http`, Express, Fastify, ...) through its `upgrade` event, so an
- * application serves its pages and its WebSockets on one port.
+ * Node adapter: servers on `net.createServer` (`wss:` by wrapping each accepted socket in a
+ * `tls.TLSSocket`), a browser-compatible `WebSocket` client on `net.connect` / `tls.connect`,
+ * and WebSocket endpoints inside an existing `http` / `https` server (plain `http`, Express,
+ * Fastify, ...) through its `upgrade` event, so an application serves its pages and its
+ * WebSockets on one port.
  *
  * It also runs on Deno and Bun through their Node compatibility layers.
  *
