@@ -80,6 +80,26 @@ export interface StartedClient extends ClientUrl {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** Each adapter's client classes and how they connect. */
+const CONNECTORS = new WeakMap<object, Connector>();
+
+/** @internal Bind `connector` to an adapter's client class (and the classes extending it). */
+export function bindConnector(cls: object, connector: Connector): void {
+  CONNECTORS.set(cls, connector);
+}
+
+/**
+ * The connector of a client class being constructed (`new.target`): its own, or that of the
+ * adapter's class it extends. Throws where there is none (the shared base class, used directly).
+ */
+export function connectorOf(target: object | undefined, what: string): Connector {
+  for (let c = target; c !== null && c !== undefined; c = Object.getPrototypeOf(c)) {
+    const connector = CONNECTORS.get(c);
+    if (connector !== undefined) return connector;
+  }
+  throw new TypeError(`This ${what} class has no connector: import it from an adapter`);
+}
+
 /**
  * Parse and check a client's URL and subprotocols as the WHATWG standard's WebSocket
  * constructor does: `SyntaxError` DOMExceptions for a bad URL, scheme, fragment, or an invalid

@@ -18,7 +18,9 @@
  * @module
  */
 
-import type { Connection, ConnectionEvent } from "../core/connection.ts";
+import type { Connection, ConnectionEvent, ReadyState } from "../core/connection.ts";
+import type { WebSocketVersion } from "../handshake/rfc6455.ts";
+import type { SocketBackend, SocketEvents } from "./_backend.ts";
 import { AdapterError, type AdapterErrorCode } from "./_errors.ts";
 
 /** The few things a driver needs from a runtime's socket. */
@@ -77,14 +79,8 @@ export interface DriverOptions {
   backpressure?: "pause" | "close" | "none";
 }
 
-/** Receives what the driver learns, for the socket object the application holds. */
-export interface DriverHandlers {
-  /** Each core event, in order. */
-  event(event: ConnectionEvent): void;
-  /** A failure that is not a protocol violation: refused, TLS, timeout, dead peer. */
-  failure(error: AdapterError): void;
-  /** The transport drained below its buffer: writers waiting for room may go on. */
-  drained(): void;
+/** Receives what the driver learns: the socket's events, and what the server (or client) reports. */
+export interface DriverHandlers extends SocketEvents {
   /** An application handler threw while handling an event. */
   uncaught(error: unknown): void;
   /** The transport is closed: the driver is done. */
@@ -120,8 +116,8 @@ const DEFAULT_HIGH_WATER = 1024 * 1024;
 const SERVER_IDLE_TIMEOUT = 120_000;
 const SERVER_MESSAGE_TIMEOUT = 60_000;
 
-/** Drives one connection over one transport. */
-export class Driver {
+/** Drives one connection over one transport; the {@linkcode SocketBackend} of sockets on it. */
+export class Driver implements SocketBackend {
   /** The core connection. */
   readonly conn: Connection;
   #transport: Transport = NO_TRANSPORT;
@@ -205,6 +201,50 @@ export class Driver {
   attach(transport: Transport): void {
     this.#transport = transport;
     this.#attached = true;
+    this.pump();
+  }
+
+  /** The connection's lifecycle state. */
+  get state(): ReadyState {
+    return this.conn.state;
+  }
+
+  /** The negotiated subprotocol, or an empty string. */
+  get protocol(): string {
+    return this.conn.protocol;
+  }
+
+  /** The negotiated `Sec-WebSocket-Extensions` value, or an empty string. */
+  get extensions(): string {
+    return this.conn.extensions;
+  }
+
+  /** The protocol revision in use, or null before the handshake decided it. */
+  get version(): WebSocketVersion | null {
+    return this.conn.version;
+  }
+
+  /** Send a whole message, then write it out. */
+  send(data: string | Uint8Array): void {
+    this.conn.send(data);
+    this.pump();
+  }
+
+  /** Send a ping, then write it out. */
+  ping(data?: string | Uint8Array): void {
+    this.conn.ping(data);
+    this.pump();
+  }
+
+  /** Start the closing handshake. */
+  close(code?: number, reason?: string): void {
+    this.conn.close(code, reason);
+    this.pump();
+  }
+
+  /** Give up on the connection at once (close 1006). */
+  abort(): void {
+    this.conn.abort();
     this.pump();
   }
 

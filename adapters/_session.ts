@@ -14,13 +14,8 @@ import { Driver, type DriverHandlers, type DriverOptions, MemoryBudget } from ".
 import { AdapterError, adapterError } from "./_errors.ts";
 import { isValidCloseCode } from "../framing/rfc6455.ts";
 import { refuseStreamMessages } from "./_client.ts";
-import {
-  serverSocket,
-  socketDrained,
-  socketEvent,
-  socketFailure,
-  type WebSocket,
-} from "./_websocket.ts";
+import { serverSocket, type WebSocket } from "./_websocket.ts";
+import type { SocketBackend, SocketEvents } from "./_backend.ts";
 import type { ConnectionEvent } from "../core/connection.ts";
 
 /** What the upgrade hook may answer: accept (optionally choosing a subprotocol) or reject. */
@@ -41,7 +36,8 @@ export interface HttpAnswer {
 }
 
 /** Options of a server, shared by every runtime adapter. */
-export interface ServeOptions extends Omit<ServerOptions, "streamMessages">, DriverOptions {
+export interface ServeOptions<S = WebSocket>
+  extends Omit<ServerOptions, "streamMessages">, DriverOptions {
   /**
    * Decide on each upgrade request before anything is sent: return (or resolve to) accept
    * options, `{ reject: status }`, or nothing to accept without a subprotocol. A throw or a
@@ -60,7 +56,7 @@ export interface ServeOptions extends Omit<ServerOptions, "streamMessages">, Dri
    * `socket` and `request` are given once the connection has them. Default: handler exceptions
    * are logged with `console.error`; per-connection failures, which are routine, are not.
    */
-  onError?: (error: AdapterError, socket: WebSocket | null, request: UpgradeRequest | null) => void;
+  onError?: (error: AdapterError, socket: S | null, request: UpgradeRequest | null) => void;
   /**
    * The most bytes all of this server's connections may hold in incomplete messages together;
    * a connection whose message would pass it is closed with 1013 (try again later), so many
@@ -97,7 +93,18 @@ export interface WebSocketServer {
 }
 
 /** Called with each server-side socket once its handshake completed. */
-export type ConnectionHandler = (socket: WebSocket, request: UpgradeRequest) => void;
+export type ConnectionHandler<S = WebSocket> = (socket: S, request: UpgradeRequest) => void;
+
+/**
+ * Makes the socket object a server hands its handler, on an accepted connection's backend;
+ * returns it with the receiver the backend reports to. The browser-style `WebSocket` is the
+ * default; other socket shapes plug in here.
+ */
+export type SocketFactory<S> = (
+  backend: SocketBackend,
+  request: UpgradeRequest,
+  secure: boolean,
+) => { socket: S; events: SocketEvents };
 
 const DEFAULT_INCOMPLETE_BUDGET = 256 * 1024 * 1024;
 
@@ -106,11 +113,12 @@ const DEFAULT_INCOMPLETE_BUDGET = 256 * 1024 * 1024;
  * options): starts a session per accepted transport, reports errors to `onError`, shares the
  * incomplete-message budget, and closes them all on shutdown.
  */
-export class ServerSessions {
-  readonly #options: ServeOptions;
-  readonly #handler: ConnectionHandler;
+export class ServerSessions<S = WebSocket> {
+  readonly #options: ServeOptions<S>;
+  readonly #handler: ConnectionHandler<S>;
+  readonly #factory: SocketFactory<S>;
   readonly #budget: MemoryBudget;
-  readonly #open = new Set<ServerSession>();
+  readonly #open = new Set<ServerSession<S>>();
   /** Waiting `closeAll` calls, told once the last connection is gone. */
   #gone: Array<() => void> = [];
 
@@ -118,8 +126,13 @@ export class ServerSessions {
    * @param options Connection options, hooks and timeouts; checked here, so a bad option
    *   throws from `serve` rather than from the first connection.
    * @param handler Called with each socket once open.
+   * @param factory Makes each socket; default the browser-style `WebSocket`.
    */
-  constructor(options: ServeOptions, handler: ConnectionHandler) {
+  constructor(
+    options: ServeOptions<S>,
+    handler: ConnectionHandler<S>,
+    factory: SocketFactory<S> = serverSocket as unknown as SocketFactory<S>,
+  ) {
     if (typeof handler !== "function") {
       throw new TypeError("The connection handler must be a function");
     }
@@ -130,6 +143,7 @@ export class ServerSessions {
     }
     this.#options = options;
     this.#handler = handler;
+    this.#factory = factory;
     this.#budget = new MemoryBudget(limit);
     // Fail fast on bad limits and timeouts: build (and drop) one connection's worth.
     new Driver(new ServerConnection(options), NO_HANDLERS, options);
@@ -185,17 +199,22 @@ export class ServerSessions {
   }
 
   /** @internal The options every session runs with. */
-  get options(): ServeOptions {
+  get options(): ServeOptions<S> {
     return this.#options;
   }
 
+  /** @internal Makes each session's socket. */
+  get factory(): SocketFactory<S> {
+    return this.#factory;
+  }
+
   /** @internal The application's connection handler. */
-  get handler(): ConnectionHandler {
+  get handler(): ConnectionHandler<S> {
     return this.#handler;
   }
 
   /** @internal A session's connection is gone. */
-  ended(session: ServerSession): void {
+  ended(session: ServerSession<S>): void {
     this.#open.delete(session);
     if (this.#open.size === 0) { for (const gone of this.#gone.splice(0)) gone(); }
   }
@@ -204,7 +223,7 @@ export class ServerSessions {
    * Report an error to `onError`; without one, handler exceptions go to `console.error` and
    * routine per-connection failures nowhere.
    */
-  report(error: AdapterError, socket: WebSocket | null, request: UpgradeRequest | null): void {
+  report(error: AdapterError, socket: S | null, request: UpgradeRequest | null): void {
     const onError = this.#options.onError;
     if (onError !== undefined) {
       try {
@@ -255,16 +274,17 @@ const NO_HANDLERS: DriverHandlers = {
  * One accepted connection: answers the handshake, then hands the driver's reports to the socket.
  * A class rather than closures, as a server keeps one per open connection.
  */
-class ServerSession implements DriverHandlers {
+class ServerSession<S> implements DriverHandlers {
   readonly driver: Driver;
   readonly #conn: ServerConnection;
-  readonly #server: ServerSessions;
+  readonly #server: ServerSessions<S>;
   readonly #secure: boolean;
-  #socket: WebSocket | null = null;
+  #socket: S | null = null;
+  #events: SocketEvents | null = null;
 
   constructor(
     conn: ServerConnection,
-    server: ServerSessions,
+    server: ServerSessions<S>,
     secure: boolean,
     budget: MemoryBudget,
   ) {
@@ -275,7 +295,7 @@ class ServerSession implements DriverHandlers {
   }
 
   event(ev: ConnectionEvent): void {
-    if (this.#socket !== null) return socketEvent(this.#socket, ev);
+    if (this.#events !== null) return this.#events.event(ev);
     const conn = this.#conn;
     const options = this.#server.options;
     if (ev.type === "request") {
@@ -283,19 +303,21 @@ class ServerSession implements DriverHandlers {
     }
     if (ev.type === "http") return answer(this, conn, ev.request, options.http!);
     if (ev.type === "open") {
-      const socket = serverSocket(this.driver, conn.request!, this.#secure);
-      this.#socket = socket;
-      this.#server.handler(socket, conn.request!);
+      // The socket gets events (a failure from its first send) before the handler returns.
+      const made = this.#server.factory(this.driver, conn.request!, this.#secure);
+      this.#socket = made.socket;
+      this.#events = made.events;
+      this.#server.handler(made.socket, conn.request!);
     }
   }
 
   failure(error: AdapterError): void {
-    if (this.#socket !== null) socketFailure(this.#socket, error);
+    this.#events?.failure(error);
     this.#server.report(error, this.#socket, this.#conn.request);
   }
 
   drained(): void {
-    if (this.#socket !== null) socketDrained(this.#socket);
+    this.#events?.drained();
   }
 
   uncaught(error: unknown): void {
@@ -319,8 +341,8 @@ class ServerSession implements DriverHandlers {
   }
 }
 
-function answer(
-  session: ServerSession,
+function answer<S>(
+  session: ServerSession<S>,
   conn: ServerConnection,
   request: HttpRequestHead,
   http: (request: HttpRequestHead) => HttpAnswer | Promise<HttpAnswer>,
@@ -336,8 +358,8 @@ function answer(
   run(session.driver, () => http(request), apply, fail);
 }
 
-function decide(
-  session: ServerSession,
+function decide<S>(
+  session: ServerSession<S>,
   conn: ServerConnection,
   request: UpgradeRequest,
   hook: ServeOptions["onUpgrade"],

@@ -13,8 +13,15 @@
 import type { ConnectionEvent } from "../core/connection.ts";
 import type { UpgradeRequest, WebSocketVersion } from "../handshake/rfc6455.ts";
 import { COALESCE_LIMIT, isValidCloseCode } from "../framing/rfc6455.ts";
-import type { Driver, DriverHandlers } from "./_driver.ts";
-import { type Connector, startClient, type WebSocketOptions } from "./_client.ts";
+import type { DriverHandlers } from "./_driver.ts";
+import type { SocketBackend, SocketEvents } from "./_backend.ts";
+import {
+  bindConnector,
+  type Connector,
+  connectorOf,
+  startClient,
+  type WebSocketOptions,
+} from "./_client.ts";
 import type { AdapterError } from "./_errors.ts";
 
 export type { Connector, ConnectTarget, TransportSink, WebSocketOptions } from "./_client.ts";
@@ -65,25 +72,15 @@ const CloseEventImpl: typeof CloseEvent =
     } as unknown as typeof CloseEvent;
 
 const encoder = new TextEncoder();
-/** Each socket's driver handlers, for server sessions that route a driver's reports to it. */
-// Set by WebSocket's static block, which reaches its private methods.
-/** @internal Pass a core event on to a socket made by {@linkcode serverSocket}. */
-export let socketEvent: (socket: WebSocket, event: ConnectionEvent) => void;
-/** @internal Report a transport failure to a socket made by {@linkcode serverSocket}. */
-export let socketFailure: (socket: WebSocket, error: Error) => void;
-/** @internal Tell a socket made by {@linkcode serverSocket} that its transport drained. */
-export let socketDrained: (socket: WebSocket) => void;
-const CONNECTOR = Symbol("connector");
 const SOCKET = Symbol("socket");
 const DATA = Symbol("data");
 const ORIGIN = Symbol("origin");
-const ATTACH = Symbol("attach");
 
-/** @internal How adapters bind their connector or attach a server-side driver. */
-export interface WebSocketInternals {
-  [CONNECTOR]?: Connector;
-  [ATTACH]?: { driver: Driver; url: string };
-}
+/**
+ * A server socket being made by {@linkcode serverSocket}: the constructor takes its backend from
+ * here (and leaves its event receiver), so nothing of it travels in the public options.
+ */
+let adopting: { backend: SocketBackend; url: string; events: SocketEvents | null } | null = null;
 
 /**
  * A WebSocket with the browser's interface, on any runtime.
@@ -116,7 +113,7 @@ export class WebSocket extends EventTarget {
 
   readonly #url: string;
   readonly #origin: string;
-  readonly #driver: Driver;
+  readonly #backend: SocketBackend;
   #readyState = 0;
   #binaryType: BinaryType = "blob";
   #protocol = "";
@@ -139,12 +136,6 @@ export class WebSocket extends EventTarget {
   #drainWaiters: Array<() => void> | null = null;
   #wrappers: WeakMap<WebSocketEventListener, (event: Event) => void> | null = null;
 
-  static {
-    socketEvent = (socket, ev) => socket.#onEvent(ev);
-    socketFailure = (socket, error) => socket.#fire(errorEvent(error));
-    socketDrained = (socket) => socket.#wakeDrainWaiters();
-  }
-
   /**
    * Open a connection (client), as `new WebSocket(url, protocols)` does in a browser.
    * @param url `ws:` or `wss:` URL (`http:`/`https:` are taken as `ws:`/`wss:`).
@@ -157,29 +148,52 @@ export class WebSocket extends EventTarget {
     options: WebSocketOptions = {},
   ) {
     super();
-    const internals = options as WebSocketInternals;
-    const attach = internals[ATTACH];
-    if (attach !== undefined) {
-      // Server side: the handshake is done; events come from the session's driver.
-      this.#url = attach.url;
-      this.#origin = originOf(attach.url);
-      this.#driver = attach.driver;
+    const adopt = adopting;
+    adopting = null;
+    if (adopt !== null) {
+      // Server side: the handshake is done; events come from the session's backend.
+      this.#url = adopt.url;
+      this.#origin = originOf(adopt.url);
+      this.#backend = adopt.backend;
       this.#server = true;
       this.#binaryType = "arraybuffer";
       this.#readyState = 1;
-      this.#protocol = attach.driver.conn.protocol;
-      this.#extensions = attach.driver.conn.extensions;
+      this.#protocol = adopt.backend.protocol;
+      this.#extensions = adopt.backend.extensions;
+      adopt.events = new WebSocket.#Reports(this);
       return;
     }
-    const connector = internals[CONNECTOR];
-    if (connector === undefined) {
-      throw new TypeError("This WebSocket class has no connector: import it from an adapter");
-    }
-    const started = startClient(url, protocols, options, new SocketReports(this), connector);
+    const connector = connectorOf(new.target, "WebSocket");
+    const started = startClient(url, protocols, options, new WebSocket.#Reports(this), connector);
     this.#url = started.href;
     this.#origin = started.origin;
-    this.#driver = started.driver;
+    this.#backend = started.driver;
   }
+
+  /**
+   * What the backend reports, passed on to the socket: an object of its own, declared inside the
+   * class so that it reaches the socket's private members without exposing them.
+   */
+  static readonly #Reports = class implements DriverHandlers {
+    readonly #socket: WebSocket;
+    constructor(socket: WebSocket) {
+      this.#socket = socket;
+    }
+    event(ev: ConnectionEvent): void {
+      this.#socket.#onEvent(ev);
+    }
+    failure(error: AdapterError): void {
+      this.#socket.#fire(errorEvent(error));
+    }
+    drained(): void {
+      this.#socket.#wakeDrainWaiters();
+    }
+    uncaught(error: unknown): void {
+      // A client has no server to report to: as browsers report a listener's exception.
+      // deno-lint-ignore no-console
+      console.error(error);
+    }
+  };
 
   /** The URL this socket connected to (client) or was requested at (server). */
   get url(): string {
@@ -193,7 +207,7 @@ export class WebSocket extends EventTarget {
 
   /** Bytes queued by `send()` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#driver.bufferedAmount + this.#discarded;
+    return this.#backend.bufferedAmount + this.#discarded;
   }
 
   /** The subprotocol the server chose, or an empty string. */
@@ -217,7 +231,7 @@ export class WebSocket extends EventTarget {
 
   /** The protocol revision in use (non-standard), or null before the handshake. */
   get version(): WebSocketVersion | null {
-    return this.#driver.conn.version;
+    return this.#backend.version;
   }
 
   /** Called when the connection opens. */
@@ -306,12 +320,11 @@ export class WebSocket extends EventTarget {
   }
 
   #sendNow(data: string | Uint8Array): void {
-    if (this.#readyState !== 1 || this.#driver.conn.state !== "open") {
+    if (this.#readyState !== 1 || this.#backend.state !== "open") {
       this.#discarded += typeof data === "string" ? encoder.encode(data).length : data.length;
       return;
     }
-    this.#driver.conn.send(data);
-    this.#driver.pump();
+    this.#backend.send(data);
   }
 
   /**
@@ -336,26 +349,24 @@ export class WebSocket extends EventTarget {
       throw new DOMException("Close reason must be at most 123 bytes of UTF-8", "SyntaxError");
     }
     if (this.#readyState >= 2) return;
-    const conn = this.#driver.conn;
+    const backend = this.#backend;
     if (this.#readyState === 0) {
       this.#readyState = 2;
       this.#failed = true;
       this.#fire(
         errorEvent(new Error("WebSocket was closed before the connection was established")),
       );
-      conn.abort();
+      backend.abort();
     } else {
       this.#readyState = 2;
-      if (code === undefined) conn.close();
-      else conn.close(code, text);
+      if (code === undefined) backend.close();
+      else backend.close(code, text);
     }
-    this.#driver.pump();
   }
 
   /** Non-standard: send a ping (not on hixie connections). */
   ping(data?: string | Uint8Array): void {
-    this.#driver.conn.ping(data);
-    this.#driver.pump();
+    this.#backend.ping(data);
   }
 
   /**
@@ -382,17 +393,17 @@ export class WebSocket extends EventTarget {
    * Messages already received are still delivered. Timeouts do not run while paused.
    */
   pause(): void {
-    this.#driver.pause();
+    this.#backend.pause();
   }
 
   /** Non-standard: read from the peer again after {@linkcode WebSocket.pause}. */
   resume(): void {
-    this.#driver.resume();
+    this.#backend.resume();
   }
 
   /** Non-standard: whether reading is paused, by `pause()` or because the peer does not read. */
   get isPaused(): boolean {
-    return this.#driver.paused;
+    return this.#backend.paused;
   }
 
   /** An `on<type>` handler's call: an exception is reported and goes no further, as in browsers. */
@@ -400,7 +411,7 @@ export class WebSocket extends EventTarget {
     try {
       handler.call(this, event);
     } catch (error) {
-      this.#driver.reportUncaught(error);
+      this.#backend.reportUncaught(error);
     }
   }
 
@@ -491,7 +502,7 @@ export class WebSocket extends EventTarget {
           if (typeof listener === "function") listener.call(this, event);
           else listener.handleEvent(event);
         } catch (error) {
-          this.#driver.reportUncaught(error);
+          this.#backend.reportUncaught(error);
         }
       };
       this.#wrappers.set(listener, wrapper);
@@ -550,28 +561,6 @@ export class WebSocket extends EventTarget {
 // deno-lint-ignore no-explicit-any
 type Handler = NonNullable<WebSocketEventHandler<any>>;
 
-/** What a driver reports, passed on to the socket it drives (client sockets). */
-class SocketReports implements DriverHandlers {
-  readonly #socket: WebSocket;
-  constructor(socket: WebSocket) {
-    this.#socket = socket;
-  }
-  event(ev: ConnectionEvent): void {
-    socketEvent(this.#socket, ev);
-  }
-  failure(error: AdapterError): void {
-    socketFailure(this.#socket, error);
-  }
-  drained(): void {
-    socketDrained(this.#socket);
-  }
-  uncaught(error: unknown): void {
-    // A client has no server to report to: as browsers report a listener's exception.
-    // deno-lint-ignore no-console
-    console.error(error);
-  }
-}
-
 let callsOnProperties: boolean | undefined;
 
 /**
@@ -591,22 +580,31 @@ function eventTargetCallsOnProperties(): boolean {
 
 /** @internal A class whose constructor uses `connector`, for one runtime's adapter. */
 export function withConnector(connector: Connector): typeof WebSocket {
-  return class extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[], options: WebSocketOptions = {}) {
-      super(url, protocols, { ...options, [CONNECTOR]: connector } as WebSocketOptions);
-    }
-  };
+  const Bound = class WebSocket extends WebSocketBase {};
+  bindConnector(Bound, connector);
+  return Bound;
 }
 
 /**
- * @internal Wrap an accepted server connection's driver as a WebSocket; returns the socket
- * and the event handler the driver must report to.
+ * @internal Make the browser-style socket for an accepted server connection on `backend`;
+ * returns it with the receiver its backend must report to.
  */
-export function serverSocket(driver: Driver, request: UpgradeRequest, secure: boolean): WebSocket {
+export function serverSocket(
+  backend: SocketBackend,
+  request: UpgradeRequest,
+  secure: boolean,
+): { socket: WebSocket; events: SocketEvents } {
   const url = `${secure ? "wss" : "ws"}://${request.host}${
     request.target.startsWith("/") ? request.target : "/"
   }`;
-  return new WebSocket(url, [], { [ATTACH]: { driver, url } } as WebSocketOptions);
+  const adopt = { backend, url, events: null as SocketEvents | null };
+  adopting = adopt;
+  try {
+    const socket = new WebSocket(url);
+    return { socket, events: adopt.events! };
+  } finally {
+    adopting = null;
+  }
 }
 
 /**
@@ -699,3 +697,6 @@ function errorEvent(error: Error): Event {
   Object.defineProperty(ev, "message", { value: error.message, enumerable: true });
   return ev;
 }
+
+/** The base class, under a name the adapters' subclasses can extend. */
+const WebSocketBase = WebSocket;

@@ -13,7 +13,13 @@
 
 import type { ConnectionEvent } from "../core/connection.ts";
 import type { Driver, DriverHandlers } from "./_driver.ts";
-import { type Connector, startClient, type WebSocketOptions } from "./_client.ts";
+import {
+  bindConnector,
+  type Connector,
+  connectorOf,
+  startClient,
+  type WebSocketOptions,
+} from "./_client.ts";
 
 /** What `opened` resolves with. */
 export interface WebSocketStreamConnection {
@@ -68,8 +74,6 @@ export class WebSocketError extends Error {
   }
 }
 
-const CONNECTOR = Symbol("stream connector");
-
 /**
  * A WebSocket client as a pair of streams with backpressure.
  *
@@ -98,10 +102,7 @@ export class WebSocketStream {
    * @param options Subprotocols, abort signal, buffer sizes, and the client options.
    */
   constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
-    const connector = (options as { [CONNECTOR]?: Connector })[CONNECTOR];
-    if (connector === undefined) {
-      throw new TypeError("This WebSocketStream class has no connector: import it from an adapter");
-    }
+    const connector = connectorOf(new.target, "WebSocketStream");
     const readHigh = options.readableHighWaterMark ?? 16;
     const writeHigh = options.writableHighWaterMark ?? 1 << 20;
 
@@ -235,13 +236,14 @@ export class WebSocketStream {
 
 /** @internal A `WebSocketStream` class bound to one runtime's connector. */
 export function streamWithConnector(connector: Connector): typeof WebSocketStream {
-  return class extends WebSocketStream {
-    constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
-      super(url, { ...options, [CONNECTOR]: connector } as WebSocketStreamOptions);
-    }
-  };
+  const Bound = class WebSocketStream extends WebSocketStreamBase {};
+  bindConnector(Bound, connector);
+  return Bound;
 }
 
 function stateOf(conn: Driver["conn"]): string {
   return conn.state;
 }
+
+/** The base class, under a name the adapters' subclasses can extend. */
+const WebSocketStreamBase = WebSocketStream;
