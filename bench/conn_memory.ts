@@ -1,6 +1,6 @@
 /**
  * JavaScript heap per open server connection, in process: what omniws itself keeps for each
- * idle connection, without a runtime's socket. Opens N server sessions (`startServerSession`,
+ * idle connection, without a runtime's socket. Opens N server sessions (`ServerSessions.start`,
  * the code every adapter runs) on a transport that drops what it is given, completes each
  * RFC 6455 handshake, and gives each socket the `onmessage` echo handler of the benchmark
  * servers; reports (heap after - heap before) / N after forced collections. `--core` measures
@@ -18,7 +18,7 @@
  */
 
 import process from "node:process";
-import { startServerSession } from "../adapters/_session.ts";
+import { ServerSessions } from "../adapters/_session.ts";
 import { NO_TRANSPORT } from "../adapters/_driver.ts";
 import { ServerConnection } from "../core/server.ts";
 
@@ -41,6 +41,13 @@ const request = new TextEncoder().encode(
   "GET /chat HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
 );
+// One server's sessions, as `serve` keeps them: the options and handler are shared.
+let opened = false;
+const sessions = new ServerSessions({}, (socket) => {
+  opened = true;
+  socket.binaryType = "bytes";
+  socket.onmessage = (e) => socket.send(e.data);
+});
 function open(): unknown {
   if (core) {
     const conn = new ServerConnection({});
@@ -52,12 +59,8 @@ function open(): unknown {
     if (conn.state !== "open") throw new Error(`Handshake failed: ${conn.state}`);
     return conn;
   }
-  let opened = false;
-  const driver = startServerSession({}, false, (socket) => {
-    opened = true;
-    socket.binaryType = "bytes";
-    socket.onmessage = (e) => socket.send(e.data);
-  });
+  opened = false;
+  const driver = sessions.start(false);
   driver.attach(NO_TRANSPORT);
   driver.receive(request.slice());
   if (!opened) throw new Error("Handshake failed");

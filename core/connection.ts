@@ -840,6 +840,11 @@ export abstract class Connection implements FrameSink {
     this.#state = "closed";
     this.#input.length = 0;
     this.#parser?.stop();
+    // A message that can no longer complete holds nothing: its parts go now, not with the object.
+    this.#msgOpcode = 0;
+    this.#msgParts.length = 0;
+    this.#msgText = "";
+    this.#held = null;
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
     this.emit({ type: "close", code, reason, wasClean });

@@ -1788,3 +1788,20 @@ describe("negotiated connections: open from construction, after a handshake made
 function i32(version: WebSocketVersion): number {
   return typeof version === "number" ? version : version === "hixie-76" ? 76 : 75;
 }
+
+describe("a closed connection holds no incomplete message", () => {
+  test("fail() and a peer's violation drop the message in progress: incompleteMessageBytes is 0", () => {
+    const server = serverAfterHandshake();
+    server.receive(maskedFrame(OP_BINARY, new Uint8Array(1000)).slice(0, 8 + 600));
+    drain(server);
+    assert.equal(server.incompleteMessageBytes, 600);
+    server.fail(1013, "busy");
+    assert.equal(server.incompleteMessageBytes, 0);
+    const other = serverAfterHandshake();
+    other.receive(maskedFrame(OP_TEXT, "abc", { fin: false }));
+    other.receive(maskedFrame(OP_TEXT, "new message inside the first"));
+    drain(other);
+    assert.equal(other.state, "closed");
+    assert.equal(other.incompleteMessageBytes, 0);
+  });
+});
