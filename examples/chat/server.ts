@@ -407,8 +407,10 @@ export async function startChat(serve: Serve, options: ChatServerOptions = {}): 
     wsUrl: `ws://${host}:${port}${path}`,
     close: () =>
       closing ??= (async () => {
-        await server.close();
+        // Members first, each told why; then the server closes what is left (connections still
+        // in their handshake) with the same code and stops listening.
         await room.closeAll();
+        await server.close(SHUTDOWN_CLOSE);
       })(),
   };
 }
