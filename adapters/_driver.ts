@@ -152,6 +152,8 @@ export class Driver implements SocketBackend {
   #budgeted = 0;
   #pausedByApp = false;
   #pausedByOutput = false;
+  /** Bytes that arrived while reading was paused by backpressure. */
+  #readWhilePaused = 0;
   #writeClosed = false;
   #lingering = false;
   #closed = false;
@@ -276,6 +278,22 @@ export class Driver implements SocketBackend {
   /** Bytes arrived from the peer. */
   receive(chunk: Uint8Array): void {
     this.#heardAt = SWEEPER.now;
+    if (this.#pausedByOutput) {
+      // A read already under way may still land; more than a high-water mark's worth means
+      // the transport cannot pause (Deno's node:tls server sockets), and the peer is dropped
+      // rather than echoed into memory without bound.
+      this.#readWhilePaused += chunk.length;
+      if (this.#readWhilePaused > this.#highWater && this.conn.state === "open") {
+        this.#failFromHere(
+          "ERR_SLOW_CONSUMER",
+          1008,
+          "Peer is not reading, and this transport cannot stop reading from it",
+        );
+        // The peer reads nothing, so no closing handshake: drop it before its flood piles up
+        // in the runtime's buffers.
+        return this.#closeNow();
+      }
+    }
     this.conn.receive(chunk);
     this.pump();
   }
@@ -392,6 +410,7 @@ export class Driver implements SocketBackend {
     if (this.#backpressure === "pause") {
       if (!this.#pausedByOutput) {
         this.#pausedByOutput = true;
+        this.#readWhilePaused = 0;
         if (!this.#pausedByApp) this.#transport.pauseReading();
       }
     } else if (this.#backpressure === "close" && this.conn.state === "open") {

@@ -593,6 +593,9 @@ class NodeTransport implements Transport {
   }
 
   pauseReading(): void {
+    // Deno's node:tls goes on reading into a paused TLSSocket's buffer without bound; reading
+    // on keeps the bytes visible to the driver, which drops a peer that sends on regardless.
+    if (IS_DENO && this.#socket instanceof tls.TLSSocket) return;
     this.#socket.pause();
   }
 
@@ -600,6 +603,8 @@ class NodeTransport implements Transport {
     this.#socket.resume();
   }
 }
+
+const IS_DENO = "Deno" in globalThis;
 
 const TRANSPORT = Symbol("omniws.transport");
 type TransportSocket = net.Socket & { [TRANSPORT]: NodeTransport };
