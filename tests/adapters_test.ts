@@ -3,7 +3,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { existsSync } from "node:fs";
 import type { WebSocketServer } from "../adapters/_session.ts";
 import type { WebSocket } from "../adapters/_websocket.ts";
 import {
@@ -16,7 +15,7 @@ import {
 import { permessageDeflate } from "../extensions/permessage_deflate.ts";
 import { AdapterError } from "../adapters/_errors.ts";
 import { hasChromium, launchChromium, servePage } from "./_browser.ts";
-import { REQUIRE_PEERS } from "./_servers.ts";
+import { NEEDS_OPENSSL, REQUIRE_PEERS } from "./_servers.ts";
 
 const adapter: Adapter = await loadAdapter();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -236,7 +235,7 @@ describe(`${RUNTIME} adapter: server and client`, () => {
   });
 
   test("a wss client that does not trust the certificate gets an AdapterError ERR_TLS, and the server goes on", {
-    skip: existsSync("/usr/bin/openssl") ? false : "openssl is not installed",
+    skip: NEEDS_OPENSSL,
   }, async () => {
     const tls = selfSignedCert();
     const errors: AdapterError[] = [];
@@ -287,7 +286,7 @@ describe(`${RUNTIME} adapter: server and client`, () => {
   });
 
   test("TLS: wss with a certificate generated for the test", {
-    skip: existsSync("/usr/bin/openssl") ? false : "openssl is not installed",
+    skip: NEEDS_OPENSSL,
   }, async () => {
     const tls = selfSignedCert();
     const { server, port } = await start({ tls }, echo);

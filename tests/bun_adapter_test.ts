@@ -11,12 +11,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { WebSocket as WebSocketType } from "../adapters/_websocket.ts";
-import { bin, ROOT } from "./_servers.ts";
+import { bin, NEEDS_OPENSSL, ROOT } from "./_servers.ts";
 
 // deno-lint-ignore no-explicit-any
 const Bun: any = (globalThis as { Bun?: unknown }).Bun;
 const NEEDS_BUN = Bun === undefined ? "needs Bun: runs the Bun adapter in process" : false;
-const NEEDS_OPENSSL = existsSync("/usr/bin/openssl") ? false : "openssl is not installed";
 const adapter: typeof import("../adapters/bun.ts") = await import("../adapters/bun.ts");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

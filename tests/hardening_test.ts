@@ -44,6 +44,7 @@ import {
   type StartOptions,
   startServer,
 } from "../bench/stress/_server.ts";
+import { NEEDS_OPENSSL, skipUnlessPeer } from "./_servers.ts";
 
 const MiB = 1024 * 1024;
 /** How far a server's RSS may grow over its baseline during a flood. */
@@ -56,9 +57,12 @@ const SERVER_RUNTIMES: Runtime[] = (process.env.HARDENING_RUNTIMES ?? CURRENT_RU
     (RUNTIMES as readonly string[]).includes(s)
   );
 
+// /proc is the platform, not a peer: without it these tests skip everywhere. prlimit (util-linux)
+// and openssl are peers: a missing one skips locally and fails under CI=true (REQUIRE_PEERS).
 const NO_PROC = existsSync("/proc/self/fd") ? false : "needs /proc (Linux)";
-const NO_PRLIMIT = NO_PROC || (existsSync("/usr/bin/prlimit") ? false : "prlimit is not installed");
-const NO_OPENSSL = NO_PROC || (existsSync("/usr/bin/openssl") ? false : "openssl is not installed");
+const NO_PRLIMIT = NO_PROC ||
+  skipUnlessPeer(existsSync("/usr/bin/prlimit"), "prlimit is not installed (util-linux)");
+const NO_OPENSSL = NO_PROC || NEEDS_OPENSSL;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
