@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Connection, ConnectionEvent, ReadyState } from "../core/connection.ts";
+import type { Connection, ReadyState } from "../core/connection.ts";
 import type { WebSocketVersion } from "../handshake/rfc6455.ts";
 import type { SocketBackend, SocketEvents } from "./_backend.ts";
 import { AdapterError, type AdapterErrorCode } from "./_errors.ts";

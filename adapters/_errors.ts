@@ -18,9 +18,9 @@ export type AdapterErrorCode =
   | "ERR_ACCEPT"
   /** The client could not open its TCP connection. */
   | "ERR_CONNECT"
-  /** A TLS handshake failed or did not finish in time. */
+  /** A TLS handshake failed (one that is too slow is an `ERR_HANDSHAKE_TIMEOUT`). */
   | "ERR_TLS"
-  /** The opening handshake did not complete within `handshakeTimeout`. */
+  /** The opening handshake, TLS included, did not complete within `handshakeTimeout`. */
   | "ERR_HANDSHAKE_TIMEOUT"
   /** Nothing arrived from the peer for `idleTimeout`. */
   | "ERR_IDLE_TIMEOUT"
@@ -59,6 +59,7 @@ export class AdapterError extends Error {
   readonly port: number | undefined;
 
   /**
+   * An error of kind `code`.
    * @param code What kind of failure this is.
    * @param message What happened, in sentence case.
    * @param options The underlying error (`cause`) and the address concerned.
@@ -85,4 +86,21 @@ export function adapterError(
   if (cause instanceof AdapterError) return cause;
   const why = cause instanceof Error ? cause.message : String(cause);
   return new AdapterError(code, `${message}: ${why}`, { cause });
+}
+
+/**
+ * The error of a listener that could not be bound, the same on every runtime: the runtime's
+ * message, with its error code (EADDRINUSE, EACCES) where the message lacks it.
+ */
+export function listenError(hostname: string, port: number, cause: unknown): AdapterError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const why = typeof code === "string" && !message.includes(code)
+    ? `${message} (${code})`
+    : message;
+  return new AdapterError("ERR_LISTEN", `Cannot listen on ${hostname}:${port}: ${why}`, {
+    cause,
+    hostname,
+    port,
+  });
 }

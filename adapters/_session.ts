@@ -109,6 +109,18 @@ export type SocketFactory<S> = (
 const DEFAULT_INCOMPLETE_BUDGET = 256 * 1024 * 1024;
 
 /**
+ * The server `serve` returns when its address could not be bound: `listening` rejects with
+ * `error` (an `AdapterError` `ERR_LISTEN`), and there is nothing to close.
+ */
+export function notListening(error: AdapterError): WebSocketServer {
+  return {
+    listening: Promise.reject(error),
+    close: () => Promise.resolve(),
+    connections: 0,
+  };
+}
+
+/**
  * The connections of one server (a `serve`, an `attach` endpoint, or `accept` calls sharing
  * options): starts a session per accepted transport, reports errors to `onError`, shares the
  * incomplete-message budget, and closes them all on shutdown.

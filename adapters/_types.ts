@@ -10,9 +10,14 @@ export type { AdapterErrorCode } from "./_errors.ts";
 export type {
   ConnectionHandler,
   HttpAnswer,
+  ServerCloseOptions,
+  SocketFactory,
   UpgradeDecision,
   WebSocketServer,
 } from "./_session.ts";
+export type { SocketBackend, SocketEvents } from "./_backend.ts";
+export type { UpgradeRequest } from "../handshake/types.ts";
+export type { HttpRequestHead } from "../handshake/http.ts";
 export type {
   BinaryType,
   WebSocket as WebSocketBase,

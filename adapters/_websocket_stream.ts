@@ -123,8 +123,7 @@ export class WebSocketStream {
       for (const w of drainWaiters.splice(0)) w();
     };
 
-    // Set by startClient below, before any of these runs.
-    let driver!: Driver;
+    // Events arrive once startClient below has returned and `#driver` is set.
     const handlers: DriverHandlers = {
       event: (ev: ConnectionEvent) => {
         switch (ev.type) {
@@ -133,7 +132,7 @@ export class WebSocketStream {
             break;
           case "message":
             readController.enqueue(ev.data);
-            if ((readController.desiredSize ?? 1) <= 0) driver.pause();
+            if ((readController.desiredSize ?? 1) <= 0) this.#driver.pause();
             break;
           case "error":
             failure ??= ev.error;
@@ -171,7 +170,7 @@ export class WebSocketStream {
       uncaught: (error) => console.error(error),
     };
     const started = startClient(url, options.protocols ?? [], options, handlers, connector);
-    driver = started.driver;
+    const driver = started.driver;
     this.#driver = driver;
     this.url = started.href;
     const conn = driver.conn;

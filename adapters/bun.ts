@@ -60,9 +60,10 @@
  */
 
 import type { Transport } from "./_driver.ts";
-import { AdapterError } from "./_errors.ts";
+import { AdapterError, listenError } from "./_errors.ts";
 import {
   type ConnectionHandler,
+  notListening,
   type ServeOptions as SessionServeOptions,
   ServerSessions,
   type WebSocketServer,
@@ -186,22 +187,7 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) throw error;
     // Bun says "Failed to listen at HOST" and keeps the reason in `code` (EADDRINUSE).
-    const e = error as Error & { code?: unknown };
-    const why = typeof e.code === "string" && !String(e.message).includes(e.code)
-      ? `${e.message} (${e.code})`
-      : String(e.message ?? e);
-    const failure = new AdapterError("ERR_LISTEN", `Cannot listen on ${hostname}:${port}: ${why}`, {
-      cause: error,
-      hostname,
-      port,
-    });
-    return {
-      listening: Promise.reject(failure),
-      close: async () => {},
-      get connections() {
-        return 0;
-      },
-    };
+    return notListening(listenError(hostname, port, error));
   }
   let stopped: Promise<void> | null = null;
   return {

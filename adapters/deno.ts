@@ -29,9 +29,10 @@
  */
 
 import type { Transport } from "./_driver.ts";
-import { AdapterError } from "./_errors.ts";
+import { AdapterError, listenError } from "./_errors.ts";
 import {
   type ConnectionHandler,
+  notListening,
   type ServeOptions as SessionServeOptions,
   ServerSessions,
   type WebSocketServer,
@@ -112,28 +113,8 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
     listener = deno().listen({ port, hostname });
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) throw error;
-    // Deno says "Address already in use (os error 98)"; the code (EADDRINUSE) as Node says it.
-    const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : String(error);
-    const reason = typeof code === "string" && !message.includes(code)
-      ? `${message} (${code})`
-      : message;
-    const failure = new AdapterError(
-      "ERR_LISTEN",
-      `Cannot listen on ${hostname}:${port}: ${reason}`,
-      {
-        cause: error,
-        hostname,
-        port,
-      },
-    );
-    return {
-      listening: Promise.reject(failure),
-      close: async () => {},
-      get connections() {
-        return 0;
-      },
-    };
+    // Deno says "Address already in use (os error 98)"; listenError adds the code (EADDRINUSE).
+    return notListening(listenError(hostname, port, error));
   }
   primeSignalHandling();
   const loop = new AcceptLoop(listener, sessions);

@@ -55,7 +55,7 @@ import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
 import type { Driver, Transport } from "./_driver.ts";
-import { AdapterError } from "./_errors.ts";
+import { AdapterError, listenError } from "./_errors.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
@@ -154,12 +154,7 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   let failed: AdapterError | null = null;
   const listening = new Promise<{ hostname: string; port: number }>((resolve, reject) => {
     const onError = (error: Error): void => {
-      const why = error.message;
-      failed = new AdapterError("ERR_LISTEN", `Cannot listen on ${hostname}:${port}: ${why}`, {
-        cause: error,
-        hostname,
-        port,
-      });
+      failed = listenError(hostname, port, error);
       reject(failed);
     };
     server.once("error", onError);
