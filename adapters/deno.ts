@@ -47,7 +47,6 @@ import {
   streamWithConnector,
   type WebSocketStream as WebSocketStreamClass,
 } from "./_websocket_stream.ts";
-import { serve as serveOnNodeSockets } from "./node.ts";
 
 export type * from "./_types.ts";
 export { WebSocketError } from "./_websocket_stream.ts";
@@ -104,7 +103,7 @@ export interface ServeOptions extends SessionServeOptions {
  *   it ended with the exception before. Invalid options still throw.
  */
 export function serve(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
-  if (options.tls !== undefined) return serveOnNodeSockets(options, handler);
+  if (options.tls !== undefined) return serveTls(options, handler);
   const port = options.port ?? 9001;
   const hostname = options.hostname ?? "127.0.0.1";
   const sessions = new ServerSessions(options, handler);
@@ -264,6 +263,25 @@ function closeQuietly(conn: DenoConn): void {
   } catch {
     // Already closed.
   }
+}
+
+/**
+ * A `wss:` server on Deno's `node:tls`, through the Node adapter, loaded on first use so that
+ * plain servers and clients do not load Deno's Node compatibility modules. Options are checked
+ * here, synchronously, as for a plain server.
+ */
+function serveTls(options: ServeOptions, handler: ConnectionHandler): WebSocketServer {
+  new ServerSessions(options, handler); // throws on bad options, as serve() promises
+  const server = import("./node.ts").then((node) => node.serve(options, handler));
+  let started: WebSocketServer | null = null;
+  server.then((s) => (started = s), () => {});
+  return {
+    listening: server.then((s) => s.listening),
+    close: (closeOptions) => server.then((s) => s.close(closeOptions)),
+    get connections() {
+      return started?.connections ?? 0;
+    },
+  };
 }
 
 const connector: Connector = async (target, sink, tls) => {

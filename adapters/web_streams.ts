@@ -79,7 +79,9 @@ export function connectStream(
 
 /**
  * Serve one connection that arrived as a stream pair: the handshake, then the socket to
- * `handler`. Plain HTTP requests are answered with `options.http` if given.
+ * `handler`. Plain HTTP requests are answered with `options.http` if given. Calls with the same
+ * `options` object and `handler` form one server: they share its `maxIncompleteBytes` budget
+ * and its `onError`.
  * @param pair The accepted byte streams.
  * @param options Server options (`secure` says whether the stream is TLS).
  * @param handler Called with the socket once open.
@@ -90,14 +92,8 @@ export function accept(
   handler: ConnectionHandler,
 ): void {
   const driver = startServerSession(options, options.secure ?? false, handler);
-  driver.attach(
-    new StreamTransport(pair, {
-      receive: (c) => driver.receive(c),
-      receiveEnd: () => driver.receiveEnd(),
-      fail: (e) => driver.fail(e),
-      drained: () => driver.drained(),
-    }),
-  );
+  // The driver has the sink's methods, as on the other adapters.
+  driver.attach(new StreamTransport(pair, driver));
 }
 
 /** A stream pair as a {@linkcode Transport}. */
@@ -128,8 +124,10 @@ class StreamTransport implements Transport {
     this.#queued += data.length;
     this.#writes = this.#writes.then(() => this.#writer.write(data)).then(
       () => {
+        // After every write, as Node's transport reports: writers waiting for room below a
+        // threshold (`drained(n)`, the driver's low-water mark) go on without an empty queue.
         this.#queued -= data.length;
-        if (this.#queued === 0) this.#sink.drained();
+        if (!this.#closed) this.#sink.drained();
       },
       (error: unknown) => {
         if (!this.#closed) {
