@@ -23,7 +23,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
-import type { ConnectionHandler, WebSocketServer } from "../../adapters/_session.ts";
+import type { ConnectionHandler, WebSocketServer } from "../../adapters/web_streams.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const root = process.env.OMNIWS_SERVER_ROOT

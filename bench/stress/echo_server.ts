@@ -18,7 +18,7 @@
 
 import process from "node:process";
 import { readFileSync } from "node:fs";
-import type { ConnectionHandler, WebSocketServer } from "../../adapters/_session.ts";
+import type { ConnectionHandler, WebSocketServer } from "../../adapters/web_streams.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const root = process.env.OMNIWS_SERVER_ROOT

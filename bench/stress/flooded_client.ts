@@ -21,7 +21,7 @@
 
 import process from "node:process";
 import { readFileSync } from "node:fs";
-import type { WebSocket as WebSocketClass } from "../../adapters/_websocket.ts";
+import type { WebSocketBase as WebSocketClass } from "../../adapters/web_streams.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const root = process.env.OMNIWS_SERVER_ROOT

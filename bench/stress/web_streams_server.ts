@@ -15,7 +15,7 @@
 import process from "node:process";
 import net from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectionHandler } from "../../adapters/_session.ts";
+import type { ConnectionHandler } from "../../adapters/web_streams.ts";
 import type { ByteStreamPair } from "../../adapters/web_streams.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
