@@ -29,10 +29,47 @@ function once<E extends Event>(target: EventTarget, type: string, ms = 5000): Pr
   });
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+/** Poll `cond` until it holds; fails naming `what` (a string, or a function giving the state). */
+async function waitFor(cond: () => boolean, what: string | (() => string), ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
+    }
+    await sleep(5);
+  }
+}
+
+/** Resolves as `promise` does; rejects naming `what` if it has not settled after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Poll `read` until `done` holds for the same state on 3 polls in a row, and return that state.
+ * Each poll is at least one turn of the event loop, so a peer that can still move the state (a
+ * reader, a drain) has had its chances: a state that holds still with `done` true is a stall, a
+ * moment between reads is not. Fails after `ms` with the last state.
+ */
+async function settled<S>(read: () => S, done: (s: S) => boolean, what: string, ms = 20_000): Promise<S> {
+  const deadline = Date.now() + ms;
+  let last = "";
+  let same = 0;
+  for (;;) {
+    const state = read();
+    const now = JSON.stringify(state);
+    same = done(state) && now === last ? same + 1 : 0;
+    last = now;
+    if (same >= 2) return state;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
     await sleep(5);
   }
 }
@@ -454,17 +491,30 @@ describe("node adapter: serve and the client", () => {
 
   test("a peer that half-closes after its close frame still receives all that is queued, our close frame last", async () => {
     const BIG = 8 * 1024 * 1024;
-    const own = serve({ port: 0 }, (ws) => ws.send(new Uint8Array(BIG)));
+    let server: WebSocket | null = null;
+    const own = serve({ port: 0 }, (ws) => {
+      server = ws;
+      ws.send(new Uint8Array(BIG));
+    });
     try {
       const p = (await own.listening).port;
       const socket = net.connect({ port: p, host: "127.0.0.1", allowHalfOpen: true });
       socket.on("error", () => {});
       socket.pause();
       socket.write(upgradeHead("/"));
-      await sleep(200);
+      // The server accepted and queued its 8 MiB (the handler ran), none of it read.
+      await waitFor(() => server !== null, "the server to accept the upgrade");
+      const state = () =>
+        `server readyState ${server!.readyState}, paused ${server!.isPaused}, bufferedAmount ${server!.bufferedAmount}`;
       // Close frame and FIN while 8 MiB wait unread in the server's socket buffer.
-      socket.end(clientFrame(8, new Uint8Array([0x03, 0xe8])));
-      await sleep(200);
+      await within(
+        new Promise<void>((r) => socket.end(clientFrame(8, new Uint8Array([0x03, 0xe8])), r)),
+        5000,
+        "the close frame and FIN to be flushed",
+      );
+      // Both are on the server's side of the loopback now: the server has read the close frame
+      // (closing) or does not read for backpressure (its 8 MiB over the high-water mark).
+      await waitFor(() => server!.readyState >= 2 || server!.isPaused, () => `the server to take the close frame or hold it for backpressure (${state()})`);
       const chunks: Buffer[] = [];
       socket.on("data", (d: Buffer) => chunks.push(d));
       const closed = new Promise((r) => socket.once("close", r));
@@ -527,14 +577,20 @@ describe("node adapter: serve and the client", () => {
     let sent = 0;
     let senderDone = false;
     let maxBuffered = 0;
+    let server: WebSocket | null = null;
+    /** Whether the sender waits in drained() for its output to fall to 256 KiB. */
+    let waiting = false;
     const own = serve({ port: 0 }, async (ws) => {
+      server = ws;
       for (let i = 0; i < TOTAL && ws.readyState === 1; i++) {
         const m = new Uint8Array(64 * 1024);
         new DataView(m.buffer).setUint32(0, i);
         ws.send(m);
         sent++;
         maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
+        waiting = true;
         await ws.drained(256 * 1024);
+        waiting = false;
       }
       senderDone = true;
     });
@@ -548,9 +604,19 @@ describe("node adapter: serve and the client", () => {
         return new DataView(v.buffer, v.byteOffset).getUint32(0);
       };
       for (let i = 0; i < 5; i++) assert.equal(await next(), i);
-      await sleep(700);
-      const sentWhilePaused = sent;
-      await sleep(300);
+      // Stop reading. Stalled means: the sender waits in drained() with more than its 256 KiB
+      // still queued at the server (the client's socket is no longer read, so nothing drains),
+      // and that holds still from poll to poll (sent and bufferedAmount do not move).
+      const stall = await settled(
+        () => ({ sent, waiting, bufferedAmount: server?.bufferedAmount ?? 0, senderDone }),
+        (s) => s.senderDone || (s.waiting && s.bufferedAmount > 256 * 1024),
+        "the sender to stall or finish",
+      );
+      const sentWhilePaused = stall.sent;
+      assert.ok(
+        !stall.senderDone && stall.waiting && stall.bufferedAmount > 256 * 1024,
+        `the sender stalled while the reader was paused: ${JSON.stringify(stall)}`,
+      );
       assert.equal(sent, sentWhilePaused, "the sender stalled while the reader was paused");
       assert.ok(sentWhilePaused < TOTAL / 2, `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`);
       for (let i = 5; i < TOTAL; i++) assert.equal(await next(), i);
