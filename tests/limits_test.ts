@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import type { AdapterError } from "../adapters/_errors.ts";
 import type { WebSocket } from "../adapters/_websocket.ts";
 import { type Adapter, type AdapterServeOptions, loadAdapter } from "./_runtime.ts";

@@ -29,7 +29,12 @@ const mask = native
   : "js";
 
 const wss = new WebSocketServer({ port: Number(process.argv[2] ?? 0), host: "127.0.0.1" });
-wss.on("connection", (ws) => {
+// ws ships no types of its own (no @types/ws here): the two calls this server makes.
+interface WsSocket {
+  on(event: "message", listener: (data: Uint8Array, isBinary: boolean) => void): void;
+  send(data: Uint8Array, options: { binary: boolean }): void;
+}
+wss.on("connection", (ws: WsSocket) => {
   ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
 wss.on("listening", () => {
