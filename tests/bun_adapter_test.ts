@@ -28,6 +28,27 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
   }
 }
 
+/**
+ * Poll `read` until `done` holds for the same state on 3 polls in a row, and return that state.
+ * Each poll is at least one turn of the event loop, so a peer that can still move the state (a
+ * reader, a drain) has had its chances: a state that holds still with `done` true is a stall, a
+ * moment between reads is not. Fails after `ms` with the last state.
+ */
+async function settled<S>(read: () => S, done: (s: S) => boolean, what: string, ms = 20_000): Promise<S> {
+  const deadline = Date.now() + ms;
+  let last = "";
+  let same = 0;
+  for (;;) {
+    const state = read();
+    const now = JSON.stringify(state);
+    same = done(state) && now === last ? same + 1 : 0;
+    last = now;
+    if (same >= 2) return state;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
+    await sleep(5);
+  }
+}
+
 /** Resolves with the next event of `type`; rejects after `ms`. */
 function once<E extends Event>(target: EventTarget, type: string, ms = 5000): Promise<E> {
   return new Promise((resolve, reject) => {
@@ -396,11 +417,17 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`, { readableHighWaterMark: 2 });
     const { readable } = await wss.opened;
     await waitFor(() => serverSocket !== null, "the server socket");
-    await sleep(300);
     // Not reading: the client holds its 2 queued messages, one in assembly and what the kernel
-    // buffers; everything else waits in the server's queue (measured: 33.8 of 41.9 MB).
-    const held = serverSocket!.bufferedAmount;
-    assert.ok(held > N * SIZE / 2, `the server still holds ${held} bytes while the client does not read`);
+    // buffers; everything else waits in the server's queue (measured: 33.8 of 41.9 MB). Wait
+    // until that queue holds still (the client's socket is paused, so no drain comes); the
+    // server is paused too, by its own backpressure (output over its high-water mark).
+    const stall = await settled(
+      () => ({ bufferedAmount: serverSocket!.bufferedAmount, serverPaused: serverSocket!.isPaused }),
+      () => true,
+      "the server's queue to hold still",
+    );
+    const held = stall.bufferedAmount;
+    assert.ok(held > N * SIZE / 2, `the server still holds ${held} bytes while the client does not read (${JSON.stringify(stall)})`);
     const reader = readable.getReader();
     for (let i = 0; i < N; i++) {
       const { value } = await reader.read();
@@ -435,20 +462,31 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     const { writable } = await wss.opened;
     const writer = writable.getWriter();
     let written = 0;
+    let writing = false;
+    let failed = false;
     const chunk = new Uint8Array(256 * 1024);
     (async () => {
       try {
         for (let i = 0; i < 400; i++) {
+          writing = true;
           await writer.write(chunk);
+          writing = false;
           written++;
         }
       } catch {
-        // The connection is torn down at the end of the test.
+        failed = true; // The connection is torn down at the end of the test.
       }
     })();
-    await sleep(300);
-    const first = written;
-    await sleep(300);
+    // Stalled means: a write is pending, the peer's socket is paused (it never reads) and
+    // neither moves from poll to poll (the client's queue is over its high-water mark and the
+    // kernel takes no more, so no drain comes).
+    const stall = await settled(
+      () => ({ written, writing, failed, peerPaused: peer?.isPaused() ?? false }),
+      (s) => s.written === 400 || s.failed || (s.writing && s.peerPaused),
+      "the writer to stall",
+    );
+    const first = stall.written;
+    assert.ok(stall.writing && !stall.failed && stall.peerPaused, `the writer is stalled: ${JSON.stringify(stall)}`);
     assert.equal(written, first, "the writer is stalled");
     assert.ok(first < 400, "not everything was accepted");
     // Accepted: what the kernel took (send and peer's receive buffers, about 4 MB on loopback
