@@ -30,6 +30,7 @@
 
 import type { Transport } from "./_driver.ts";
 import { AdapterError, listenError } from "./_errors.ts";
+import { joinParts } from "../core/connection.ts";
 import {
   type ConnectionHandler,
   notListening,
@@ -490,12 +491,5 @@ function gather(queue: Uint8Array[]): Uint8Array {
   while (n < queue.length && (n === 0 || bytes + queue[n].length <= GATHER_LIMIT)) {
     bytes += queue[n++].length;
   }
-  if (n === 1) return queue.shift()!;
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const c of queue.splice(0, n)) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return n === 1 ? queue.shift()! : joinParts(queue.splice(0, n), bytes);
 }

@@ -56,6 +56,7 @@ import type { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
 import type { Driver, Transport } from "./_driver.ts";
 import { AdapterError, listenError } from "./_errors.ts";
+import { joinParts } from "../core/connection.ts";
 import {
   type ConnectionHandler,
   type ServeOptions as SessionServeOptions,
@@ -627,7 +628,7 @@ function gather(chunks: Uint8Array[]): Uint8Array[] {
   let runBytes = 0;
   const flush = (): void => {
     if (run.length === 1) out.push(run[0]);
-    else if (run.length > 1) out.push(Buffer.concat(run, runBytes));
+    else if (run.length > 1) out.push(joinParts(run, runBytes));
     run = [];
     runBytes = 0;
   };

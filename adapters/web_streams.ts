@@ -16,6 +16,7 @@
  */
 
 import type { Transport } from "./_driver.ts";
+import { joinParts } from "../core/connection.ts";
 import { type ConnectionHandler, type ServeOptions, startServerSession } from "./_session.ts";
 import {
   type TransportSink,
@@ -120,7 +121,7 @@ class StreamTransport implements Transport {
 
   write(chunks: Uint8Array[]): void {
     if (this.#closed) return;
-    const data = chunks.length === 1 ? chunks[0] : concat(chunks);
+    const data = chunks.length === 1 ? chunks[0] : joinParts(chunks, byteLength(chunks));
     this.#queued += data.length;
     this.#writes = this.#writes.then(() => this.#writer.write(data)).then(
       () => {
@@ -179,14 +180,8 @@ class StreamTransport implements Transport {
   }
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+function byteLength(chunks: Uint8Array[]): number {
   let n = 0;
   for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return n;
 }
