@@ -192,11 +192,9 @@ describe("hixie76KeyNumber", () => {
     assert.equal(hixie76KeyNumber(`9007203547611135${" ".repeat(2097152)}`), null);
   });
 
-  test("refuses a very long digit string quickly, before reading all of it", () => {
+  test("refuses a very long digit string (time: bench/bounds_bench.ts)", () => {
     const key = "9".repeat(100000) + " ";
-    const start = performance.now();
     assert.equal(hixie76KeyNumber(key), null);
-    assert.ok(performance.now() - start < 1000);
   });
 });
 

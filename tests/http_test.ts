@@ -152,11 +152,8 @@ function completeHead(outcome: Outcome): Record<string, unknown> {
   return outcome.kind === "complete" ? outcome.head : {};
 }
 
-function timed(fn: () => void): number {
-  const start = performance.now();
-  fn();
-  return performance.now() - start;
-}
+// Time bounds (linear time on hostile input) are measured by bench/bounds_bench.ts
+// (`deno task bench:bounds`), not asserted here: a loaded machine must not turn a test red.
 
 const RFC6455_REQUEST = "GET /chat HTTP/1.1\r\n" +
   "Host: server.example.com\r\n" +
@@ -560,7 +557,7 @@ describe("HttpRequestParser", () => {
     completeHead(requestOutcome(text.slice(0, 30) + text.slice(31)));
   });
 
-  test("1 MB of header bytes without a blank line is a 431 right after 16 KiB and memory stays bounded", () => {
+  test("1 MB of header bytes without a blank line is a 431 right after 16 KiB and memory stays bounded (time: bench/bounds_bench.ts)", () => {
     const stream = new Uint8Array(1 << 20).fill(0x61);
     stream.set(latin1("GET / HTTP/1.1\r\nX-Long: "));
     for (const size of [1, 1000]) {
@@ -568,28 +565,25 @@ describe("HttpRequestParser", () => {
       let errorAt = -1;
       let maxBuffered = 0;
       let error: HttpHeadResult<unknown> | null = null;
-      const elapsed = timed(() => {
-        for (let pos = 0; pos < stream.length; pos += size) {
-          const result = parser.push(stream.subarray(pos, pos + size));
-          if (parser.buffered > maxBuffered) maxBuffered = parser.buffered;
-          if (result.kind === "error") {
-            if (error === null) {
-              error = result;
-              errorAt = pos + size;
-            } else {
-              assert.equal(result, error);
-            }
+      for (let pos = 0; pos < stream.length; pos += size) {
+        const result = parser.push(stream.subarray(pos, pos + size));
+        if (parser.buffered > maxBuffered) maxBuffered = parser.buffered;
+        if (result.kind === "error") {
+          if (error === null) {
+            error = result;
+            errorAt = pos + size;
           } else {
-            assert.equal(result.kind, "incomplete");
+            assert.equal(result, error);
           }
+        } else {
+          assert.equal(result.kind, "incomplete");
         }
-      });
+      }
       assert.ok(error !== null && (error as { status: number }).status === 431);
       // The error comes with the chunk that brings the 16384th byte, not later.
       assert.equal(errorAt, Math.ceil(16384 / size) * size, `chunk size ${size}`);
       assert.ok(maxBuffered <= 16384, `buffered ${maxBuffered} bytes`);
       assert.equal(parser.buffered, 0, "the buffer is released after the error");
-      assert.ok(elapsed < 2000, `took ${elapsed} ms with ${size}-byte chunks`);
     }
   });
 
@@ -610,7 +604,7 @@ describe("HttpRequestParser", () => {
     assert.equal(parser.buffered, 0);
   });
 
-  test("a 16000-byte head fed one byte at a time completes in well under a second", () => {
+  test("a 16000-byte head fed one byte at a time completes (time: bench/bounds_bench.ts)", () => {
     const prefix = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\n";
     let text = prefix;
     for (let i = 0; text.length < 15000; i++) text += `X-Header-${i}: ${"v".repeat(250)}\r\n`;
@@ -619,14 +613,11 @@ describe("HttpRequestParser", () => {
     const bytes = latin1(text);
     const parser = new HttpRequestParser();
     let result: HttpHeadResult<unknown> = { kind: "incomplete" };
-    const elapsed = timed(() => {
-      for (let i = 0; i < bytes.length; i++) result = parser.push(bytes.subarray(i, i + 1));
-    });
+    for (let i = 0; i < bytes.length; i++) result = parser.push(bytes.subarray(i, i + 1));
     assert.equal(result.kind, "complete");
-    assert.ok(elapsed < 2000, `took ${elapsed} ms`);
   });
 
-  test("a 1 MB head allowed by maxHeadSize fed one byte at a time completes in linear time", () => {
+  test("a 1 MB head allowed by maxHeadSize fed one byte at a time completes (linear time: bench/bounds_bench.ts)", () => {
     const size = 1_000_000;
     const prefix = "GET / HTTP/1.1\r\nX-Big: ";
     const bytes = new Uint8Array(size).fill(0x7a);
@@ -634,16 +625,11 @@ describe("HttpRequestParser", () => {
     bytes.set(latin1("\r\n\r\n"), size - 4);
     const parser = new HttpRequestParser({ maxHeadSize: size });
     let result: HttpHeadResult<{ headers: HttpHeaders }> = { kind: "incomplete" };
-    const elapsed = timed(() => {
-      for (let i = 0; i < size; i++) result = parser.push(bytes.subarray(i, i + 1));
-    });
-    // Widen again: TypeScript does not see the assignment inside the closure.
-    const final = result as HttpHeadResult<{ headers: HttpHeaders }>;
-    assert.equal(final.kind, "complete");
-    if (final.kind === "complete") {
-      assert.equal(final.head.headers.get("x-big")?.length, size - prefix.length - 4);
+    for (let i = 0; i < size; i++) result = parser.push(bytes.subarray(i, i + 1));
+    assert.equal(result.kind, "complete");
+    if (result.kind === "complete") {
+      assert.equal(result.head.headers.get("x-big")?.length, size - prefix.length - 4);
     }
-    assert.ok(elapsed < 2000, `took ${elapsed} ms`);
   });
 
   test("invalid limits are a RangeError", () => {
@@ -897,16 +883,13 @@ describe("parseHeaderList", () => {
     assert.deepEqual(parseHeaderList('"a, b"'), ['"a', 'b"']);
   });
 
-  test("100k commas, 100k spaces and a 1 MB element take linear time", () => {
-    const elapsed = timed(() => {
-      assert.deepEqual(parseHeaderList(",".repeat(100_000)), []);
-      assert.deepEqual(parseHeaderList(" ".repeat(100_000)), []);
-      assert.deepEqual(parseHeaderList(" ".repeat(100_000) + "x" + " ".repeat(100_000)), ["x"]);
-      assert.deepEqual(parseHeaderList(", \t".repeat(100_000) + "x"), ["x"]);
-      assert.equal(parseHeaderList("a,".repeat(100_000)).length, 100_000);
-      assert.equal(parseHeaderList("a".repeat(1 << 20))[0].length, 1 << 20);
-    });
-    assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+  test("100k commas, 100k spaces and a 1 MB element parse (linear time: bench/bounds_bench.ts)", () => {
+    assert.deepEqual(parseHeaderList(",".repeat(100_000)), []);
+    assert.deepEqual(parseHeaderList(" ".repeat(100_000)), []);
+    assert.deepEqual(parseHeaderList(" ".repeat(100_000) + "x" + " ".repeat(100_000)), ["x"]);
+    assert.deepEqual(parseHeaderList(", \t".repeat(100_000) + "x"), ["x"]);
+    assert.equal(parseHeaderList("a,".repeat(100_000)).length, 100_000);
+    assert.equal(parseHeaderList("a".repeat(1 << 20))[0].length, 1 << 20);
   });
 });
 
@@ -1030,33 +1013,30 @@ describe("parseExtensions", () => {
     ]);
   });
 
-  test("pathological inputs take linear time", () => {
-    const elapsed = timed(() => {
-      assert.equal(parseExtensions(",".repeat(100_000)), null);
-      assert.equal(parseExtensions(" ".repeat(100_000)), null);
-      assert.deepEqual(parseExtensions(",".repeat(100_000) + "x"), [offer("x")]);
-      assert.deepEqual(parseExtensions(" ".repeat(100_000) + "x" + " ".repeat(100_000)), [
-        offer("x"),
-      ]);
-      assert.equal(parseExtensions("x;".repeat(100_000)), null);
-      assert.deepEqual(parseExtensions("x" + "; a".repeat(100_000)), [
-        { name: "x", params: new Map([["a", true]]), repeatedParams: ["a"] },
-      ]);
-      const names = Array.from({ length: 20_000 }, (_, i) => `a${i}`).join("; ");
-      assert.equal(parseExtensions(`x; ${names}; ${names}`)![0].repeatedParams!.length, 20_000);
-      const long = "v".repeat(100_000);
-      assert.deepEqual(parseExtensions(`x; a="${long}"`), [offer("x", [["a", long]])]);
-      assert.deepEqual(parseExtensions(`x; a="${"\\v".repeat(100_000)}"`), [
-        offer("x", [["a", long]]),
-      ]);
-      assert.equal(parseExtensions(`x; a="${long}`), null);
-      assert.equal(parseExtensions(`x; a="${'\\"'.repeat(100_000)}`), null);
-      assert.equal(parseExtensions(`x; a="${" ".repeat(100_000)}"`), null);
-      const many = "x" + Array.from({ length: 50_000 }, (_, i) => `; p${i}=${i}`).join("");
-      assert.equal(parseExtensions(many)?.[0].params.size, 50_000);
-      assert.equal(parseExtensions("x, ".repeat(100_000))?.length, 100_000);
-    });
-    assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+  test("pathological inputs parse as the grammar says (linear time: bench/bounds_bench.ts)", () => {
+    assert.equal(parseExtensions(",".repeat(100_000)), null);
+    assert.equal(parseExtensions(" ".repeat(100_000)), null);
+    assert.deepEqual(parseExtensions(",".repeat(100_000) + "x"), [offer("x")]);
+    assert.deepEqual(parseExtensions(" ".repeat(100_000) + "x" + " ".repeat(100_000)), [
+      offer("x"),
+    ]);
+    assert.equal(parseExtensions("x;".repeat(100_000)), null);
+    assert.deepEqual(parseExtensions("x" + "; a".repeat(100_000)), [
+      { name: "x", params: new Map([["a", true]]), repeatedParams: ["a"] },
+    ]);
+    const names = Array.from({ length: 20_000 }, (_, i) => `a${i}`).join("; ");
+    assert.equal(parseExtensions(`x; ${names}; ${names}`)![0].repeatedParams!.length, 20_000);
+    const long = "v".repeat(100_000);
+    assert.deepEqual(parseExtensions(`x; a="${long}"`), [offer("x", [["a", long]])]);
+    assert.deepEqual(parseExtensions(`x; a="${"\\v".repeat(100_000)}"`), [
+      offer("x", [["a", long]]),
+    ]);
+    assert.equal(parseExtensions(`x; a="${long}`), null);
+    assert.equal(parseExtensions(`x; a="${'\\"'.repeat(100_000)}`), null);
+    assert.equal(parseExtensions(`x; a="${" ".repeat(100_000)}"`), null);
+    const many = "x" + Array.from({ length: 50_000 }, (_, i) => `; p${i}=${i}`).join("");
+    assert.equal(parseExtensions(many)?.[0].params.size, 50_000);
+    assert.equal(parseExtensions("x, ".repeat(100_000))?.length, 100_000);
   });
 });
 
