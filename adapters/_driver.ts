@@ -631,3 +631,31 @@ function ms(value: number | undefined, fallback: number, name: string): number {
   }
   return value;
 }
+
+/**
+ * The pause switch of a transport whose reads are a loop of awaited calls (Deno's sockets, Web
+ * Streams): `pauseReading`/`resumeReading` flip it, and the loop awaits {@linkcode ReadGate.open}
+ * before each read.
+ */
+export class ReadGate {
+  #paused = false;
+  #wake: (() => void) | null = null;
+
+  /** Hold the loop before its next read. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Let the loop read again. */
+  resume(): void {
+    this.#paused = false;
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** Null when the loop may read now, else a promise that resolves once it may. */
+  open(): Promise<void> | null {
+    return this.#paused ? new Promise<void>((resolve) => (this.#wake = resolve)) : null;
+  }
+}

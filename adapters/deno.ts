@@ -28,7 +28,7 @@
  * @module
  */
 
-import type { Transport } from "./_driver.ts";
+import { ReadGate, type Transport } from "./_driver.ts";
 import { AdapterError, listenError } from "./_errors.ts";
 import { joinParts } from "../core/connection.ts";
 import {
@@ -355,8 +355,7 @@ class DenoTransport implements Transport {
   #writing = false;
   #wantCloseWrite = false;
   #closed = false;
-  #paused: (() => void) | null = null;
-  #pauseRequested = false;
+  readonly #gate = new ReadGate();
   /** A client's TLS handshake in progress: reads and writes wait for it. */
   #handshake: Promise<void> | null;
 
@@ -422,14 +421,11 @@ class DenoTransport implements Transport {
   }
 
   pauseReading(): void {
-    this.#pauseRequested = true;
+    this.#gate.pause();
   }
 
   resumeReading(): void {
-    this.#pauseRequested = false;
-    const resume = this.#paused;
-    this.#paused = null;
-    resume?.();
+    this.#gate.resume();
   }
 
   async #readLoop(): Promise<void> {
@@ -437,7 +433,8 @@ class DenoTransport implements Transport {
     let buf = new Uint8Array(MIN_READ);
     try {
       while (!this.#closed) {
-        if (this.#pauseRequested) await new Promise<void>((resolve) => (this.#paused = resolve));
+        const wait = this.#gate.open();
+        if (wait !== null) await wait;
         if (this.#closed) break;
         const n = await this.#conn.read(buf);
         if (n === null) break;

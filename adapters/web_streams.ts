@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Transport } from "./_driver.ts";
+import { ReadGate, type Transport } from "./_driver.ts";
 import { joinParts } from "../core/connection.ts";
 import { type ConnectionHandler, type ServeOptions, startServerSession } from "./_session.ts";
 import {
@@ -104,8 +104,7 @@ class StreamTransport implements Transport {
   readonly #sink: TransportSink;
   #queued = 0;
   #writes: Promise<void> = Promise.resolve();
-  #paused: (() => void) | null = null;
-  #pauseRequested = false;
+  readonly #gate = new ReadGate();
   #closed = false;
 
   constructor(pair: ByteStreamPair, sink: TransportSink) {
@@ -151,20 +150,18 @@ class StreamTransport implements Transport {
   }
 
   pauseReading(): void {
-    this.#pauseRequested = true;
+    this.#gate.pause();
   }
 
   resumeReading(): void {
-    this.#pauseRequested = false;
-    const resume = this.#paused;
-    this.#paused = null;
-    resume?.();
+    this.#gate.resume();
   }
 
   async #readLoop(): Promise<void> {
     try {
       while (!this.#closed) {
-        if (this.#pauseRequested) await new Promise<void>((resolve) => (this.#paused = resolve));
+        const wait = this.#gate.open();
+        if (wait !== null) await wait;
         if (this.#closed) return;
         const { value, done } = await this.#reader.read();
         if (done) break;
