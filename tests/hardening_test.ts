@@ -446,7 +446,8 @@ for (const runtime of SERVER_RUNTIMES) {
           count: 10,
           declared: 16 * MiB,
           send,
-          holdMs: 6000,
+          // Long enough for the latest 1008 the bound below allows, with room to spare.
+          holdMs: 5 * timeout,
         });
         const growth = await watch.stop();
         assertAlive(server, "stalled large messages");
@@ -459,14 +460,21 @@ for (const runtime of SERVER_RUNTIMES) {
         assert.ok(r.ends.every((e) => e.closed), `the server closed every connection: ${ends}`);
         const over = r.ends.filter((e) => e.code === 1013);
         const stalled = r.ends.filter((e) => e.code === 1008);
+        // The timing is the behaviour here (1013 at once, 1008 at the message timeout), so the
+        // bounds stay, wide enough for a loaded 2-core machine, which delays timers and reads
+        // but cannot bring them forward: a 1013 before the message timeout could have fired, a
+        // 1008 not before the timeout and within 4 times it.
         for (const e of over) {
-          assert.ok(e.msAfterLastByte < 1000, `1013 as soon as the budget was exceeded: ${ends}`);
+          assert.ok(
+            e.msAfterLastByte < timeout,
+            `1013 as soon as the budget was exceeded, before the ${timeout} ms message timeout: ${ends}`,
+          );
         }
         for (const e of stalled) {
           assert.equal(e.sent, send, `a stalled connection sent all it meant to: ${ends}`);
           assert.ok(
-            e.msAfterLastByte >= timeout - 250 && e.msAfterLastByte < timeout + 2000,
-            `1008 about 2 s after the message stopped: ${ends}`,
+            e.msAfterLastByte >= timeout - 250 && e.msAfterLastByte < 4 * timeout,
+            `1008 at the ${timeout} ms message timeout after the message stopped (bound ${4 * timeout} ms): ${ends}`,
           );
         }
         assert.equal(over.length + stalled.length, 10, `closed with 1013 or 1008: ${ends}`);
