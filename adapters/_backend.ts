@@ -30,6 +30,12 @@ export interface SocketBackend {
   readonly paused: boolean;
   /** Send a whole message: a string as text, bytes as binary (not copied: do not change them). */
   send(data: string | Uint8Array): void;
+  /**
+   * Send whole frames built once for many connections (server sockets; the core's
+   * `sendFrames` rules apply): the way a publish reaches its subscribers without framing the
+   * message again for each.
+   */
+  sendFrames(frames: Uint8Array): void;
   /** Send a ping (up to 125 bytes). */
   ping(data?: string | Uint8Array): void;
   /** Start the closing handshake (the core's `close` rules for code and reason apply). */

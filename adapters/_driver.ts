@@ -232,6 +232,12 @@ export class Driver implements SocketBackend {
     this.pump();
   }
 
+  /** Send frames built elsewhere, then write them out. */
+  sendFrames(frames: Uint8Array): void {
+    this.conn.sendFrames(frames);
+    this.pump();
+  }
+
   /** Send a ping, then write it out. */
   ping(data?: string | Uint8Array): void {
     this.conn.ping(data);

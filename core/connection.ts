@@ -436,6 +436,34 @@ export abstract class Connection implements FrameSink {
   }
 
   /**
+   * Send frames built elsewhere, as they are: for a server that frames a message once and hands
+   * the same bytes to many connections (a publish to a topic). They must be whole frames for
+   * this connection's revision and negotiated extensions (unmasked RFC 6455 frames, as
+   * `writeFrame` makes them; hixie text frames); they are neither checked nor copied, so do not
+   * change them. Servers only: every client frame needs a mask of its own.
+   * @param frames One or more whole frames.
+   */
+  sendFrames(frames: Uint8Array): void {
+    if (!(frames instanceof Uint8Array)) {
+      throw new TypeError("Cannot send frames: they must be a Uint8Array");
+    }
+    if (this.role !== "server") {
+      throw new UsageError(
+        "ERR_WRONG_ROLE",
+        "Cannot send pre-built frames from a client: every client frame needs a mask of its own",
+      );
+    }
+    this.#checkOpen("send");
+    if (this.#sending !== 0) {
+      throw new UsageError(
+        "ERR_MESSAGE_IN_PROGRESS",
+        "Cannot send: a fragmented message is in progress",
+      );
+    }
+    this.queueOutput(frames);
+  }
+
+  /**
    * Send one piece of a message whose size is not known in advance. The first piece decides
    * the type (string: text, bytes: binary); every piece must be of that type. Pings and close
    * may be sent between pieces; other messages may not. Pieces are sent untransformed by

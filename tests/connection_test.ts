@@ -1805,3 +1805,38 @@ describe("a closed connection holds no incomplete message", () => {
     assert.equal(other.incompleteMessageBytes, 0);
   });
 });
+
+describe("pre-built frames", () => {
+  test("a server sends frames built once, byte for byte, between its own frames", () => {
+    const built = serverFrame(OP_TEXT, "published once");
+    const a = serverAfterHandshake();
+    const b = serverAfterHandshake();
+    a.send("before");
+    a.sendFrames(built);
+    b.sendFrames(built);
+    a.send("after");
+    assert.deepEqual(
+      frames(a).map((f) => new TextDecoder().decode(f.payload)),
+      ["before", "published once", "after"],
+    );
+    assert.deepEqual(Array.from(concat(b.takeOutput())), Array.from(built));
+  });
+
+  test("pre-built frames are refused from a client, before open, after close and mid-message", () => {
+    const client = clientAfterHandshake();
+    assert.throws(() => client.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
+      e instanceof UsageError && e.code === "ERR_WRONG_ROLE");
+    const fresh = new ServerConnection();
+    assert.throws(() => fresh.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
+      e instanceof UsageError && e.code === "ERR_NOT_OPEN");
+    const server = serverAfterHandshake();
+    server.sendFragment("part", false);
+    assert.throws(() => server.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
+      e instanceof UsageError && e.code === "ERR_MESSAGE_IN_PROGRESS");
+    const closed = serverAfterHandshake();
+    closed.close(1000);
+    assert.throws(() => closed.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
+      e instanceof UsageError && e.code === "ERR_CLOSED");
+    assert.throws(() => closed.sendFrames("x" as unknown as Uint8Array), TypeError);
+  });
+});
