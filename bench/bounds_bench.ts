@@ -33,7 +33,10 @@
  */
 
 import { OP_BINARY, ServerConnection } from "../mod.ts";
-import { permessageDeflate, type PermessageDeflateOptions } from "../extensions/permessage_deflate.ts";
+import {
+  permessageDeflate,
+  type PermessageDeflateOptions,
+} from "../extensions/permessage_deflate.ts";
 import {
   type HttpHeadResult,
   HttpRequestParser,
@@ -149,7 +152,9 @@ function refuse(c: BombCase, frame: Uint8Array): number {
   }
   const ms = performance.now() - started;
   if (types.join(",") !== "error,close" || code !== 1009) {
-    throw new Error(`${c.name}: expected a 1009 error and a close, got ${types.join(",")} (${code})`);
+    throw new Error(
+      `${c.name}: expected a 1009 error and a close, got ${types.join(",")} (${code})`,
+    );
   }
   return ms;
 }
@@ -172,23 +177,27 @@ const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCode
 
 /** Feeds `stream` in `size`-byte chunks; 431 must come with the chunk holding byte 16384. */
 function unterminatedHead(size: number): Case {
-  return timedCase(`1 MB of header bytes without a blank line, ${size}-byte chunks: 431`, 2000, () => {
-    const stream = new Uint8Array(1 << 20).fill(0x61);
-    stream.set(latin1("GET / HTTP/1.1\r\nX-Long: "));
-    return () => {
-      const parser = new HttpRequestParser();
-      let errorAt = -1;
-      for (let pos = 0; pos < stream.length; pos += size) {
-        const result = parser.push(stream.subarray(pos, pos + size));
-        if (result.kind === "error" && errorAt < 0) {
-          check(result.status === 431, `status ${result.status}`);
-          errorAt = pos + size;
+  return timedCase(
+    `1 MB of header bytes without a blank line, ${size}-byte chunks: 431`,
+    2000,
+    () => {
+      const stream = new Uint8Array(1 << 20).fill(0x61);
+      stream.set(latin1("GET / HTTP/1.1\r\nX-Long: "));
+      return () => {
+        const parser = new HttpRequestParser();
+        let errorAt = -1;
+        for (let pos = 0; pos < stream.length; pos += size) {
+          const result = parser.push(stream.subarray(pos, pos + size));
+          if (result.kind === "error" && errorAt < 0) {
+            check(result.status === 431, `status ${result.status}`);
+            errorAt = pos + size;
+          }
         }
-      }
-      check(errorAt === Math.ceil(16384 / size) * size, `431 after ${errorAt} bytes`);
-      check(parser.buffered === 0, `${parser.buffered} bytes buffered after the error`);
-    };
-  });
+        check(errorAt === Math.ceil(16384 / size) * size, `431 after ${errorAt} bytes`);
+        check(parser.buffered === 0, `${parser.buffered} bytes buffered after the error`);
+      };
+    },
+  );
 }
 
 /** A head of `bytes` fed one byte at a time must complete. */

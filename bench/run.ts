@@ -806,7 +806,9 @@ function report(res: Results): { markdown: string; svg: string } {
   for (const [id, byWorkload] of Object.entries(res.echo)) {
     for (const [w, runs] of Object.entries(byWorkload)) {
       for (const r of runs) {
-        if (errorCount(r) > 0) excluded.push(`run ${r.run} echo ${id} ${w} (${errorCount(r)} errors)`);
+        if (errorCount(r) > 0) {
+          excluded.push(`run ${r.run} echo ${id} ${w} (${errorCount(r)} errors)`);
+        }
       }
     }
   }

@@ -236,7 +236,11 @@ export function assertDeepEqualBytes(actual: unknown, expected: unknown, what = 
   }
   if (actual instanceof Uint8Array) return mismatch("a byte array");
   // Anything else (errors, maps) is small: the built-in check, with a message of our own.
-  assert.deepStrictEqual(actual, expected, `${what}: expected ${brief(expected)}, got ${brief(actual)}`);
+  assert.deepStrictEqual(
+    actual,
+    expected,
+    `${what}: expected ${brief(expected)}, got ${brief(actual)}`,
+  );
 }
 
 /** Every pending event of a connection. */

@@ -8,11 +8,19 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ConnectionHandler, ServeOptions as SessionServeOptions, WebSocketServer } from "../adapters/_session.ts";
+import type {
+  ConnectionHandler,
+  ServeOptions as SessionServeOptions,
+  WebSocketServer,
+} from "../adapters/_session.ts";
 import type { WebSocket as WebSocketClass } from "../adapters/_websocket.ts";
 
 /** The runtime executing the tests. */
-export const RUNTIME: "deno" | "bun" | "node" = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+export const RUNTIME: "deno" | "bun" | "node" = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
 
 /** Server options every adapter accepts. */
 export interface AdapterServeOptions extends SessionServeOptions {
@@ -37,14 +45,31 @@ export function selfSignedCert(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "omniws-tls-"));
   try {
     execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
       // An end-entity certificate: rustls (Deno) refuses a CA certificate as a server's.
-      "-addext", "basicConstraints=critical,CA:FALSE",
-      "-addext", "extendedKeyUsage=serverAuth",
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-addext",
+      "extendedKeyUsage=serverAuth",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
     ], { stdio: "ignore", timeout: 30_000 });
-    return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
+    return {
+      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
+      key: readFileSync(join(dir, "key.pem"), "utf8"),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -26,7 +26,11 @@ export interface RunningServer {
  * Start a server command that prints `ws://host:port/` when listening; resolves with its port.
  * The process is given PORT=0 so it picks a free port.
  */
-export function startServer(command: string, args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
+export function startServer(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: ROOT,
@@ -90,7 +94,8 @@ function spawnSyncQuiet(cmd: string, args: string[]): number | null {
  * Whether a missing peer should fail the test rather than skip it: in CI every peer is installed
  * by the test setup, so absence is a failure there.
  */
-export const REQUIRE_PEERS: boolean = process.env.CI === "true" || process.env.OMNIWS_REQUIRE_PEERS === "1";
+export const REQUIRE_PEERS: boolean = process.env.CI === "true" ||
+  process.env.OMNIWS_REQUIRE_PEERS === "1";
 
 /**
  * The `skip` option of a test that needs a peer: `false` when the peer is there or when

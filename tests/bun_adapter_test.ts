@@ -34,7 +34,12 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
  * reader, a drain) has had its chances: a state that holds still with `done` true is a stall, a
  * moment between reads is not. Fails after `ms` with the last state.
  */
-async function settled<S>(read: () => S, done: (s: S) => boolean, what: string, ms = 20_000): Promise<S> {
+async function settled<S>(
+  read: () => S,
+  done: (s: S) => boolean,
+  what: string,
+  ms = 20_000,
+): Promise<S> {
   const deadline = Date.now() + ms;
   let last = "";
   let same = 0;
@@ -44,7 +49,9 @@ async function settled<S>(read: () => S, done: (s: S) => boolean, what: string, 
     same = done(state) && now === last ? same + 1 : 0;
     last = now;
     if (same >= 2) return state;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
+    }
     await sleep(5);
   }
 }
@@ -82,23 +89,41 @@ function makeCert(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "omniws-bun-tls-"));
   try {
     execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
     ], { stdio: "ignore", timeout: 30_000 });
-    return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
+    return {
+      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
+      key: readFileSync(join(dir, "key.pem"), "utf8"),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const HANDSHAKE = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+const HANDSHAKE =
+  "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 /** A masked client frame. */
 function clientFrame(first: number, payload: Uint8Array): Buffer {
   const key = [0x11, 0x22, 0x33, 0x44];
-  const head = payload.length < 126 ? [first, 0x80 | payload.length] : [first, 0x80 | 126, payload.length >> 8, payload.length & 0xff];
+  const head = payload.length < 126
+    ? [first, 0x80 | payload.length]
+    : [first, 0x80 | 126, payload.length >> 8, payload.length & 0xff];
   const body = Buffer.from(payload);
   for (let i = 0; i < body.length; i++) body[i] ^= key[i & 3];
   return Buffer.concat([Buffer.from([...head, ...key]), body]);
@@ -187,7 +212,9 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     let serverSide = "";
     const server = adapter.serve({
       port: 0,
-      onUpgrade: (req) => ({ protocol: req.protocols.includes("chat.v2") ? "chat.v2" : req.protocols[0] }),
+      onUpgrade: (req) => ({
+        protocol: req.protocols.includes("chat.v2") ? "chat.v2" : req.protocols[0],
+      }),
     }, (ws) => {
       serverSide = ws.protocol;
     });
@@ -243,7 +270,9 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     });
     const { port } = await server.listening;
     for (const host of ["127.0.0.1", "localhost"]) {
-      const ws = new adapter.WebSocket(`wss://${host}:${port}/secure`, [], { tls: { ca: tls.cert } });
+      const ws = new adapter.WebSocket(`wss://${host}:${port}/secure`, [], {
+        tls: { ca: tls.cert },
+      });
       ws.binaryType = "arraybuffer";
       const got = collect(ws);
       await once(ws, "open");
@@ -262,7 +291,10 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
       serverClose = null;
     }
     // Bun's own client with the same CA.
-    const native = new globalThis.WebSocket(`wss://127.0.0.1:${port}/`, { tls: { ca: tls.cert } } as never);
+    const native = new globalThis.WebSocket(
+      `wss://127.0.0.1:${port}/`,
+      { tls: { ca: tls.cert } } as never,
+    );
     await once(native, "open");
     native.send("native tls");
     assert.equal((await once<MessageEvent>(native, "message")).data, "native tls");
@@ -271,7 +303,10 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     await server.close();
   });
 
-  test("TLS: a certificate the client does not trust is an error event, then close 1006", { skip: NEEDS_OPENSSL, timeout: 60_000 }, async () => {
+  test("TLS: a certificate the client does not trust is an error event, then close 1006", {
+    skip: NEEDS_OPENSSL,
+    timeout: 60_000,
+  }, async () => {
     const tls = makeCert();
     const server = adapter.serve({ port: 0, tls }, echo);
     const { port } = await server.listening;
@@ -279,11 +314,16 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     const error = once<Event & { message: string }>(ws, "error");
     const closed = once<CloseEvent>(ws, "close");
     const e = await error;
-    assert.match(e.message, new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed: `));
+    assert.match(
+      e.message,
+      new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed: `),
+    );
     assert.equal((await closed).code, 1006);
     assert.equal(ws.readyState, 3);
     // Not trusting it is allowed explicitly.
-    const lax = new adapter.WebSocket(`wss://127.0.0.1:${port}/`, [], { tls: { rejectUnauthorized: false } });
+    const lax = new adapter.WebSocket(`wss://127.0.0.1:${port}/`, [], {
+      tls: { rejectUnauthorized: false },
+    });
     await once(lax, "open");
     lax.close();
     await once(lax, "close");
@@ -303,7 +343,10 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     assert.equal(ev.code, 1006);
     assert.equal(ev.wasClean, false);
     assert.equal(events.length, 1);
-    assert.match(events[0], new RegExp(`^error: Cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    assert.match(
+      events[0],
+      new RegExp(`^error: Cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    );
   });
 
   test("a client that half-closes after its close frame still gets the echo and the close reply", async () => {
@@ -320,7 +363,12 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     const head = buf.indexOf("\r\n\r\n") + 4;
     const payload = pattern(4, 200_000);
     s.write(clientFrame(0x82, payload.subarray(0, 100)));
-    s.end(Buffer.concat([clientFrame(0x82, payload.subarray(0, 60_000)), clientFrame(0x88, new Uint8Array([0x03, 0xe8]))]));
+    s.end(
+      Buffer.concat([
+        clientFrame(0x82, payload.subarray(0, 60_000)),
+        clientFrame(0x88, new Uint8Array([0x03, 0xe8])),
+      ]),
+    );
     await waitFor(() => ended, "the server's FIN");
     const frames = serverFrames(buf.subarray(head));
     assert.deepEqual(frames.map((f) => f.op), [2, 2, 8]);
@@ -331,61 +379,77 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     await server.close();
   });
 
-  test("partial writes under a slow reader: 20 MB arrive whole and in order, bufferedAmount rises then falls", {
-    timeout: 60_000,
-  }, async () => {
-    const N = 20;
-    const SIZE = 1 << 20;
-    const samples: number[] = [];
-    let serverSocket: WebSocketType | null = null;
-    let afterSend = -1;
-    const server = adapter.serve({ port: 0 }, (ws) => {
-      serverSocket = ws;
-      for (let i = 0; i < N; i++) ws.send(pattern(100 + i, SIZE));
-      afterSend = ws.bufferedAmount;
-    });
-    const { port } = await server.listening;
-    const s = net.connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let headerSeen = false;
-    s.on("data", (d) => {
-      chunks.push(d);
-      total += d.length;
-      if (!headerSeen && Buffer.concat(chunks).includes("\r\n\r\n")) {
-        headerSeen = true;
-        s.pause(); // a reader that stops reading
+  test(
+    "partial writes under a slow reader: 20 MB arrive whole and in order, bufferedAmount rises then falls",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const N = 20;
+      const SIZE = 1 << 20;
+      const samples: number[] = [];
+      let serverSocket: WebSocketType | null = null;
+      let afterSend = -1;
+      const server = adapter.serve({ port: 0 }, (ws) => {
+        serverSocket = ws;
+        for (let i = 0; i < N; i++) ws.send(pattern(100 + i, SIZE));
+        afterSend = ws.bufferedAmount;
+      });
+      const { port } = await server.listening;
+      const s = net.connect(port, "127.0.0.1");
+      const chunks: Buffer[] = [];
+      let total = 0;
+      let headerSeen = false;
+      s.on("data", (d) => {
+        chunks.push(d);
+        total += d.length;
+        if (!headerSeen && Buffer.concat(chunks).includes("\r\n\r\n")) {
+          headerSeen = true;
+          s.pause(); // a reader that stops reading
+        }
+      });
+      s.on("error", () => {});
+      s.write(HANDSHAKE);
+      await waitFor(() => serverSocket !== null && headerSeen, "the handshake");
+      await sleep(200);
+      const whilePaused = serverSocket!.bufferedAmount;
+      // The kernel took a few MB; the rest waits in the adapter's queue, nothing was dropped.
+      assert.ok(
+        afterSend > N * SIZE / 2,
+        `bufferedAmount right after sending 20 MiB is ${afterSend}`,
+      );
+      assert.ok(
+        whilePaused > N * SIZE / 2,
+        `bufferedAmount while the reader is paused is ${whilePaused}`,
+      );
+      s.resume();
+      const expected = N * (SIZE + 10);
+      const sampler = setInterval(() => samples.push(serverSocket!.bufferedAmount), 2);
+      await waitFor(() => serverSocket!.bufferedAmount === 0, "the queue to drain", 30_000);
+      clearInterval(sampler);
+      await waitFor(() => total >= expected + 129, "20 MiB at the client", 30_000);
+      for (let i = 1; i < samples.length; i++) {
+        assert.ok(
+          samples[i] <= samples[i - 1],
+          `bufferedAmount rose while draining: ${samples[i - 1]} -> ${samples[i]}`,
+        );
       }
-    });
-    s.on("error", () => {});
-    s.write(HANDSHAKE);
-    await waitFor(() => serverSocket !== null && headerSeen, "the handshake");
-    await sleep(200);
-    const whilePaused = serverSocket!.bufferedAmount;
-    // The kernel took a few MB; the rest waits in the adapter's queue, nothing was dropped.
-    assert.ok(afterSend > N * SIZE / 2, `bufferedAmount right after sending 20 MiB is ${afterSend}`);
-    assert.ok(whilePaused > N * SIZE / 2, `bufferedAmount while the reader is paused is ${whilePaused}`);
-    s.resume();
-    const expected = N * (SIZE + 10);
-    const sampler = setInterval(() => samples.push(serverSocket!.bufferedAmount), 2);
-    await waitFor(() => serverSocket!.bufferedAmount === 0, "the queue to drain", 30_000);
-    clearInterval(sampler);
-    await waitFor(() => total >= expected + 129, "20 MiB at the client", 30_000);
-    for (let i = 1; i < samples.length; i++) {
-      assert.ok(samples[i] <= samples[i - 1], `bufferedAmount rose while draining: ${samples[i - 1]} -> ${samples[i]}`);
-    }
-    const all = Buffer.concat(chunks);
-    const frames = serverFrames(all.subarray(all.indexOf("\r\n\r\n") + 4));
-    assert.equal(frames.length, N);
-    for (let i = 0; i < N; i++) {
-      assert.equal(frames[i].op, 2);
-      assert.ok(Buffer.from(pattern(100 + i, SIZE)).equals(frames[i].payload), `message ${i} arrived intact`);
-    }
-    await serverSocket!.drained();
-    serverSocket!.close();
-    s.destroy();
-    await server.close();
-  });
+      const all = Buffer.concat(chunks);
+      const frames = serverFrames(all.subarray(all.indexOf("\r\n\r\n") + 4));
+      assert.equal(frames.length, N);
+      for (let i = 0; i < N; i++) {
+        assert.equal(frames[i].op, 2);
+        assert.ok(
+          Buffer.from(pattern(100 + i, SIZE)).equals(frames[i].payload),
+          `message ${i} arrived intact`,
+        );
+      }
+      await serverSocket!.drained();
+      serverSocket!.close();
+      s.destroy();
+      await server.close();
+    },
+  );
 
   test("WebSocketStream: echo over streams, then a clean close", async () => {
     const server = adapter.serve({ port: 0 }, echo);
@@ -403,142 +467,177 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     await server.close();
   });
 
-  test("WebSocketStream: a slow reader pauses the Bun socket, so the sender's queue holds the rest", {
-    timeout: 60_000,
-  }, async () => {
-    const N = 40;
-    const SIZE = 1 << 20;
-    let serverSocket: WebSocketType | null = null;
-    const server = adapter.serve({ port: 0 }, (ws) => {
-      serverSocket = ws;
-      for (let i = 0; i < N; i++) ws.send(pattern(200 + i, SIZE));
-    });
-    const { port } = await server.listening;
-    const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`, { readableHighWaterMark: 2 });
-    const { readable } = await wss.opened;
-    await waitFor(() => serverSocket !== null, "the server socket");
-    // Not reading: the client holds its 2 queued messages, one in assembly and what the kernel
-    // buffers; everything else waits in the server's queue (measured: 33.8 of 41.9 MB). Wait
-    // until that queue holds still (the client's socket is paused, so no drain comes); the
-    // server is paused too, by its own backpressure (output over its high-water mark).
-    const stall = await settled(
-      () => ({ bufferedAmount: serverSocket!.bufferedAmount, serverPaused: serverSocket!.isPaused }),
-      () => true,
-      "the server's queue to hold still",
-    );
-    const held = stall.bufferedAmount;
-    assert.ok(held > N * SIZE / 2, `the server still holds ${held} bytes while the client does not read (${JSON.stringify(stall)})`);
-    const reader = readable.getReader();
-    for (let i = 0; i < N; i++) {
-      const { value } = await reader.read();
-      assert.ok(Buffer.from(pattern(200 + i, SIZE)).equals(value as Uint8Array), `message ${i} intact and in order`);
-    }
-    assert.equal(serverSocket!.bufferedAmount, 0);
-    wss.close();
-    await wss.closed;
-    await server.close();
-  });
-
-  test("WebSocketStream: writes wait while the peer does not read (bounded by writableHighWaterMark)", {
-    timeout: 60_000,
-  }, async () => {
-    // A raw server that completes the handshake and then never reads.
-    const { createHash } = await import("node:crypto");
-    let peer: net.Socket | null = null;
-    const raw = net.createServer((sock) => {
-      peer = sock;
-      sock.on("error", () => {});
-      sock.once("data", (d) => {
-        const key = /sec-websocket-key: *(\S+)/i.exec(d.toString())![1];
-        const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-        sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-        sock.pause();
+  test(
+    "WebSocketStream: a slow reader pauses the Bun socket, so the sender's queue holds the rest",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const N = 40;
+      const SIZE = 1 << 20;
+      let serverSocket: WebSocketType | null = null;
+      const server = adapter.serve({ port: 0 }, (ws) => {
+        serverSocket = ws;
+        for (let i = 0; i < N; i++) ws.send(pattern(200 + i, SIZE));
       });
-    });
-    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
-    const port = (raw.address() as net.AddressInfo).port;
-    const HIGH = 1 << 20;
-    const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`, { writableHighWaterMark: HIGH });
-    const { writable } = await wss.opened;
-    const writer = writable.getWriter();
-    let written = 0;
-    let writing = false;
-    let failed = false;
-    const chunk = new Uint8Array(256 * 1024);
-    (async () => {
-      try {
-        for (let i = 0; i < 400; i++) {
-          writing = true;
-          await writer.write(chunk);
-          writing = false;
-          written++;
+      const { port } = await server.listening;
+      const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`, {
+        readableHighWaterMark: 2,
+      });
+      const { readable } = await wss.opened;
+      await waitFor(() => serverSocket !== null, "the server socket");
+      // Not reading: the client holds its 2 queued messages, one in assembly and what the kernel
+      // buffers; everything else waits in the server's queue (measured: 33.8 of 41.9 MB). Wait
+      // until that queue holds still (the client's socket is paused, so no drain comes); the
+      // server is paused too, by its own backpressure (output over its high-water mark).
+      const stall = await settled(
+        () => ({
+          bufferedAmount: serverSocket!.bufferedAmount,
+          serverPaused: serverSocket!.isPaused,
+        }),
+        () => true,
+        "the server's queue to hold still",
+      );
+      const held = stall.bufferedAmount;
+      assert.ok(
+        held > N * SIZE / 2,
+        `the server still holds ${held} bytes while the client does not read (${
+          JSON.stringify(stall)
+        })`,
+      );
+      const reader = readable.getReader();
+      for (let i = 0; i < N; i++) {
+        const { value } = await reader.read();
+        assert.ok(
+          Buffer.from(pattern(200 + i, SIZE)).equals(value as Uint8Array),
+          `message ${i} intact and in order`,
+        );
+      }
+      assert.equal(serverSocket!.bufferedAmount, 0);
+      wss.close();
+      await wss.closed;
+      await server.close();
+    },
+  );
+
+  test(
+    "WebSocketStream: writes wait while the peer does not read (bounded by writableHighWaterMark)",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      // A raw server that completes the handshake and then never reads.
+      const { createHash } = await import("node:crypto");
+      let peer: net.Socket | null = null;
+      const raw = net.createServer((sock) => {
+        peer = sock;
+        sock.on("error", () => {});
+        sock.once("data", (d) => {
+          const key = /sec-websocket-key: *(\S+)/i.exec(d.toString())![1];
+          const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+            .digest("base64");
+          sock.write(
+            `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+          );
+          sock.pause();
+        });
+      });
+      await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+      const port = (raw.address() as net.AddressInfo).port;
+      const HIGH = 1 << 20;
+      const wss = new adapter.WebSocketStream(`ws://127.0.0.1:${port}/`, {
+        writableHighWaterMark: HIGH,
+      });
+      const { writable } = await wss.opened;
+      const writer = writable.getWriter();
+      let written = 0;
+      let writing = false;
+      let failed = false;
+      const chunk = new Uint8Array(256 * 1024);
+      (async () => {
+        try {
+          for (let i = 0; i < 400; i++) {
+            writing = true;
+            await writer.write(chunk);
+            writing = false;
+            written++;
+          }
+        } catch {
+          failed = true; // The connection is torn down at the end of the test.
         }
-      } catch {
-        failed = true; // The connection is torn down at the end of the test.
-      }
-    })();
-    // Stalled means: a write is pending, the peer's socket is paused (it never reads) and
-    // neither moves from poll to poll (the client's queue is over its high-water mark and the
-    // kernel takes no more, so no drain comes).
-    const stall = await settled(
-      () => ({ written, writing, failed, peerPaused: peer?.isPaused() ?? false }),
-      (s) => s.written === 400 || s.failed || (s.writing && s.peerPaused),
-      "the writer to stall",
-    );
-    const first = stall.written;
-    assert.ok(stall.writing && !stall.failed && stall.peerPaused, `the writer is stalled: ${JSON.stringify(stall)}`);
-    assert.equal(written, first, "the writer is stalled");
-    assert.ok(first < 400, "not everything was accepted");
-    // Accepted: what the kernel took (send and peer's receive buffers, about 4 MB on loopback
-    // here) plus at most the high-water mark and one chunk; measured 19 x 256 KiB.
-    assert.ok(first * chunk.length < 24 << 20, `${first} writes of 256 KiB resolved`);
-    peer!.destroy();
-    raw.close();
-    await wss.closed.catch(() => {});
-  });
+      })();
+      // Stalled means: a write is pending, the peer's socket is paused (it never reads) and
+      // neither moves from poll to poll (the client's queue is over its high-water mark and the
+      // kernel takes no more, so no drain comes).
+      const stall = await settled(
+        () => ({ written, writing, failed, peerPaused: peer?.isPaused() ?? false }),
+        (s) => s.written === 400 || s.failed || (s.writing && s.peerPaused),
+        "the writer to stall",
+      );
+      const first = stall.written;
+      assert.ok(
+        stall.writing && !stall.failed && stall.peerPaused,
+        `the writer is stalled: ${JSON.stringify(stall)}`,
+      );
+      assert.equal(written, first, "the writer is stalled");
+      assert.ok(first < 400, "not everything was accepted");
+      // Accepted: what the kernel took (send and peer's receive buffers, about 4 MB on loopback
+      // here) plus at most the high-water mark and one chunk; measured 19 x 256 KiB.
+      assert.ok(first * chunk.length < 24 << 20, `${first} writes of 256 KiB resolved`);
+      peer!.destroy();
+      raw.close();
+      await wss.closed.catch(() => {});
+    },
+  );
 
-  test("Bun hands each data chunk over in fresh memory, TCP and TLS (so the adapter need not copy)", {
-    timeout: 60_000,
-  }, async () => {
-    for (const secure of [false, true]) {
-      if (secure && NEEDS_OPENSSL) continue;
-      const tls = secure ? makeCert() : undefined;
-      const kept: Uint8Array[] = [];
-      const copies: Uint8Array[] = [];
-      let closed = false;
-      const listener = Bun.listen({
-        hostname: "127.0.0.1",
-        port: 0,
-        ...(tls ? { tls } : {}),
-        socket: {
-          data(_s: unknown, d: Uint8Array) {
-            kept.push(d);
-            copies.push(d.slice());
+  test(
+    "Bun hands each data chunk over in fresh memory, TCP and TLS (so the adapter need not copy)",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      for (const secure of [false, true]) {
+        if (secure && NEEDS_OPENSSL) continue;
+        const tls = secure ? makeCert() : undefined;
+        const kept: Uint8Array[] = [];
+        const copies: Uint8Array[] = [];
+        let closed = false;
+        const listener = Bun.listen({
+          hostname: "127.0.0.1",
+          port: 0,
+          ...(tls ? { tls } : {}),
+          socket: {
+            data(_s: unknown, d: Uint8Array) {
+              kept.push(d);
+              copies.push(d.slice());
+            },
+            close() {
+              closed = true;
+            },
           },
-          close() {
-            closed = true;
-          },
-        },
-      });
-      const client = await Bun.connect({
-        hostname: "127.0.0.1",
-        port: listener.port,
-        ...(tls ? { tls: { ca: tls.cert } } : {}),
-        socket: { data() {} },
-      });
-      for (let i = 0; i < 100; i++) {
-        client.write(pattern(i, 1000 + 97 * i));
-        await sleep(1);
+        });
+        const client = await Bun.connect({
+          hostname: "127.0.0.1",
+          port: listener.port,
+          ...(tls ? { tls: { ca: tls.cert } } : {}),
+          socket: { data() {} },
+        });
+        for (let i = 0; i < 100; i++) {
+          client.write(pattern(i, 1000 + 97 * i));
+          await sleep(1);
+        }
+        client.end();
+        await waitFor(() => closed, "the server's close");
+        listener.stop(true);
+        assert.ok(kept.length > 10, `only ${kept.length} reads`);
+        const buffers = new Set(kept.map((k) => k.buffer));
+        assert.equal(buffers.size, kept.length, "every read has an ArrayBuffer of its own");
+        for (let i = 0; i < kept.length; i++) {
+          assert.deepEqual(kept[i], copies[i], `read ${i} kept its bytes`);
+        }
       }
-      client.end();
-      await waitFor(() => closed, "the server's close");
-      listener.stop(true);
-      assert.ok(kept.length > 10, `only ${kept.length} reads`);
-      const buffers = new Set(kept.map((k) => k.buffer));
-      assert.equal(buffers.size, kept.length, "every read has an ArrayBuffer of its own");
-      for (let i = 0; i < kept.length; i++) assert.deepEqual(kept[i], copies[i], `read ${i} kept its bytes`);
-    }
-  });
+    },
+  );
 
   test("messages received one per read keep their bytes after later reads (no buffer reuse end to end)", async () => {
     const got: ArrayBuffer[] = [];
@@ -553,7 +652,9 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
       await sleep(1);
     }
     await waitFor(() => got.length === 100, "100 messages");
-    for (let i = 0; i < 100; i++) assert.deepEqual(new Uint8Array(got[i]), pattern(i, 500 + i), `message ${i}`);
+    for (let i = 0; i < 100; i++) {
+      assert.deepEqual(new Uint8Array(got[i]), pattern(i, 500 + i), `message ${i}`);
+    }
     ws.close();
     await once(ws, "close");
     await server.close();
@@ -591,8 +692,11 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
 });
 
 test("examples/echo_server_bun.ts echoes text and binary with this runtime's native client", {
-  skip: !existsSync(bin("bun")) ? "node_modules/.bin/bun is not installed"
-    : typeof (globalThis as { WebSocket?: unknown }).WebSocket !== "function" ? "this runtime has no native WebSocket" : false,
+  skip: !existsSync(bin("bun"))
+    ? "node_modules/.bin/bun is not installed"
+    : typeof (globalThis as { WebSocket?: unknown }).WebSocket !== "function"
+    ? "this runtime has no native WebSocket"
+    : false,
   timeout: 60_000,
 }, async () => {
   const child = spawn(bin("bun"), ["examples/echo_server_bun.ts"], {
@@ -604,7 +708,11 @@ test("examples/echo_server_bun.ts echoes text and binary with this runtime's nat
     let output = "";
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(output) || child.exitCode !== null, "the echo server", 30_000);
+    await waitFor(
+      () => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(output) || child.exitCode !== null,
+      "the echo server",
+      30_000,
+    );
     const m = /omniws echo server listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
     assert.ok(m, `unexpected output: ${output}`);
     const Native = (globalThis as unknown as { WebSocket: typeof WebSocket }).WebSocket;

@@ -10,7 +10,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { WebSocket } from "../adapters/_websocket.ts";
-import { type ChatServer, ChatRoom, type ChatSocket, RATE_LIMIT_CLOSE, startChat } from "../examples/chat/server.ts";
+import {
+  ChatRoom,
+  type ChatServer,
+  type ChatSocket,
+  RATE_LIMIT_CLOSE,
+  startChat,
+} from "../examples/chat/server.ts";
 import type { ServerMessage, Version } from "../examples/chat/protocol.ts";
 import { type Adapter, loadAdapter, RUNTIME } from "./_runtime.ts";
 import { type Browser, hasChromium, launchChromium } from "./_browser.ts";
@@ -82,15 +88,24 @@ class Client {
   }
 
   /** Take the first received message that matches; wait up to 5 s for it. */
-  async expect<T extends ServerMessage = ServerMessage>(match: (m: ServerMessage) => boolean, what: string): Promise<T> {
+  async expect<T extends ServerMessage = ServerMessage>(
+    match: (m: ServerMessage) => boolean,
+    what: string,
+  ): Promise<T> {
     let found = -1;
-    await waitFor(() => (found = this.inbox.findIndex(match)) >= 0, `${what} (got ${JSON.stringify(this.inbox).slice(0, 300)})`);
+    await waitFor(
+      () => (found = this.inbox.findIndex(match)) >= 0,
+      `${what} (got ${JSON.stringify(this.inbox).slice(0, 300)})`,
+    );
     return this.inbox.splice(found, 1)[0] as T;
   }
 
   /** Take the next error, which must have `code`. */
   async error(code: string): Promise<string> {
-    const e = await this.expect<Extract<ServerMessage, { type: "error" }>>((m) => m.type === "error", `error ${code}`);
+    const e = await this.expect<Extract<ServerMessage, { type: "error" }>>(
+      (m) => m.type === "error",
+      `error ${code}`,
+    );
     assert.equal(e.code, code, e.message);
     return e.message;
   }
@@ -117,26 +132,44 @@ describe(`chat protocol on ${RUNTIME}`, () => {
   test("a newcomer gets hello, then welcome with the presence list; others see join and leave with its version", async () => {
     const ada = await Client.join(chat.wsUrl, "ada");
     const grace = new Client(chat.wsUrl, 8);
-    const hello = await grace.expect<Extract<ServerMessage, { type: "hello" }>>((m) => m.type === "hello", "hello");
-    assert.deepEqual([hello.room, hello.version, hello.users], ["lobby", 8, [{ nick: "ada", version: 13 }]]);
+    const hello = await grace.expect<Extract<ServerMessage, { type: "hello" }>>(
+      (m) => m.type === "hello",
+      "hello",
+    );
+    assert.deepEqual([hello.room, hello.version, hello.users], ["lobby", 8, [{
+      nick: "ada",
+      version: 13,
+    }]]);
     assert.deepEqual(hello.limits, { maxText: 2000, maxNick: 24, burst: 1000, perSecond: 1000 });
     grace.send({ type: "join", nick: "grace" });
-    const welcome = await grace.expect<Extract<ServerMessage, { type: "welcome" }>>((m) => m.type === "welcome", "welcome");
+    const welcome = await grace.expect<Extract<ServerMessage, { type: "welcome" }>>(
+      (m) => m.type === "welcome",
+      "welcome",
+    );
     assert.equal(welcome.nick, "grace");
     assert.equal(welcome.room, "lobby");
     assert.equal(welcome.version, 8);
     assert.deepEqual(welcome.users, [{ nick: "ada", version: 13 }, { nick: "grace", version: 8 }]);
-    const joined = await ada.expect<Extract<ServerMessage, { type: "join" }>>((m) => m.type === "join", "join notice");
+    const joined = await ada.expect<Extract<ServerMessage, { type: "join" }>>(
+      (m) => m.type === "join",
+      "join notice",
+    );
     assert.equal(joined.nick, "grace");
     assert.equal(joined.version, 8);
     assert.ok(Math.abs(joined.time - Date.now()) < 5000, "server time");
     grace.say("hello, ada");
-    const said = await ada.expect<Extract<ServerMessage, { type: "message" }>>(isMessage("hello, ada"), "grace's message");
+    const said = await ada.expect<Extract<ServerMessage, { type: "message" }>>(
+      isMessage("hello, ada"),
+      "grace's message",
+    );
     assert.equal(said.nick, "grace");
     assert.equal(said.version, 8);
     await grace.expect(isMessage("hello, ada"), "the sender's own copy");
     await grace.close();
-    const left = await ada.expect<Extract<ServerMessage, { type: "leave" }>>((m) => m.type === "leave", "leave notice");
+    const left = await ada.expect<Extract<ServerMessage, { type: "leave" }>>(
+      (m) => m.type === "leave",
+      "leave notice",
+    );
     assert.equal(left.nick, "grace");
     assert.deepEqual(left.users, [{ nick: "ada", version: 13 }]);
     await ada.close();
@@ -155,7 +188,10 @@ describe(`chat protocol on ${RUNTIME}`, () => {
       { nick: "safari5", version: "hixie-76" },
     ]);
     const clients = [modern, h76, h75, h07];
-    const lines: Array<[Client, string]> = [[h76, "from 2010 ✓"], [h75, "from 2009 ✓"], [h07, "hybi-07"], [modern, "today"]];
+    const lines: Array<[Client, string]> = [[h76, "from 2010 ✓"], [h75, "from 2009 ✓"], [
+      h07,
+      "hybi-07",
+    ], [modern, "today"]];
     for (const [from, text] of lines) {
       from.say(text);
       for (const c of clients) await c.expect(isMessage(text), `${text} at every client`);
@@ -170,11 +206,23 @@ describe(`chat protocol on ${RUNTIME}`, () => {
     await chatty.expect(isMessage("m101"), "the last message");
     const late = await Client.open(chat.wsUrl);
     late.send({ type: "join", nick: "late" });
-    const welcome = await late.expect<Extract<ServerMessage, { type: "welcome" }>>((m) => m.type === "welcome", "welcome");
+    const welcome = await late.expect<Extract<ServerMessage, { type: "welcome" }>>(
+      (m) => m.type === "welcome",
+      "welcome",
+    );
     assert.equal(welcome.history.length, 100);
-    assert.deepEqual(welcome.history.map((m) => m.text), Array.from({ length: 100 }, (_, i) => `m${i + 2}`));
-    for (let i = 1; i < 100; i++) assert.equal(welcome.history[i]!.id, welcome.history[i - 1]!.id + 1);
-    assert.ok(welcome.history.every((m) => m.nick === "chatty" && m.version === 13 && typeof m.time === "number"));
+    assert.deepEqual(
+      welcome.history.map((m) => m.text),
+      Array.from({ length: 100 }, (_, i) => `m${i + 2}`),
+    );
+    for (let i = 1; i < 100; i++) {
+      assert.equal(welcome.history[i]!.id, welcome.history[i - 1]!.id + 1);
+    }
+    assert.ok(
+      welcome.history.every((m) =>
+        m.nick === "chatty" && m.version === 13 && typeof m.time === "number"
+      ),
+    );
     await chatty.close();
     await late.close();
   });
@@ -228,7 +276,10 @@ describe(`chat protocol on ${RUNTIME}`, () => {
     c.send({ type: "join", nick: 42 });
     await c.error("BAD_MESSAGE");
     c.send({ type: "join", nick: "  Zoë_1.x-y  " });
-    const welcome = await c.expect<Extract<ServerMessage, { type: "welcome" }>>((m) => m.type === "welcome", "welcome");
+    const welcome = await c.expect<Extract<ServerMessage, { type: "welcome" }>>(
+      (m) => m.type === "welcome",
+      "welcome",
+    );
     assert.equal(welcome.nick, "Zoë_1.x-y");
     const other = await Client.open(chat.wsUrl);
     other.send({ type: "join", nick: "ZOË_1.X-Y" });
@@ -244,9 +295,16 @@ describe(`chat protocol on ${RUNTIME}`, () => {
     const html = await page.text();
     assert.equal(page.status, 200);
     assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
-    assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-/);
+    assert.match(
+      page.headers.get("content-security-policy") ?? "",
+      /script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-/,
+    );
     assert.match(html, /<title>omniws chat<\/title>/);
-    assert.doesNotMatch(html, /innerHTML|insertAdjacentHTML|outerHTML|document\.write/, "the page builds its DOM with textContent");
+    assert.doesNotMatch(
+      html,
+      /innerHTML|insertAdjacentHTML|outerHTML|document\.write/,
+      "the page builds its DOM with textContent",
+    );
     const ws = await fetch(chat.wsUrl.replace("ws:", "http:"));
     assert.equal(ws.status, 426);
     await ws.text();
@@ -261,7 +319,9 @@ describe(`chat protocol on ${RUNTIME}`, () => {
     assert.equal(closed.code, 1006, "an upgrade on another path is refused");
   });
 
-  test("the command-line client joins with hixie-75, sends a line from stdin and prints the room", { timeout: 60_000 }, async () => {
+  test("the command-line client joins with hixie-75, sends a line from stdin and prints the room", {
+    timeout: 60_000,
+  }, async () => {
     const watcher = await Client.join(chat.wsUrl, "watcher");
     const cli = join(ROOT, "examples/chat/cli.ts");
     const args = ["--url", chat.wsUrl, "--version", "hixie-75", "--nick", "cli75"];
@@ -271,13 +331,21 @@ describe(`chat protocol on ${RUNTIME}`, () => {
     let output = "";
     child.stdout!.on("data", (d: Uint8Array) => (output += new TextDecoder().decode(d)));
     child.stderr!.on("data", (d: Uint8Array) => (output += new TextDecoder().decode(d)));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code))
+    );
     const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
     try {
       child.stdin!.end("hello from the command line\n");
-      const joined = await watcher.expect<Extract<ServerMessage, { type: "join" }>>((m) => m.type === "join", "the CLI's join");
+      const joined = await watcher.expect<Extract<ServerMessage, { type: "join" }>>(
+        (m) => m.type === "join",
+        "the CLI's join",
+      );
       assert.deepEqual([joined.nick, joined.version], ["cli75", "hixie-75"]);
-      const said = await watcher.expect<Extract<ServerMessage, { type: "message" }>>(isMessage("hello from the command line"), "the CLI's line");
+      const said = await watcher.expect<Extract<ServerMessage, { type: "message" }>>(
+        isMessage("hello from the command line"),
+        "the CLI's line",
+      );
       assert.equal(said.version, "hixie-75");
       assert.equal(await exited, 0, output);
       assert.match(output, /connected to .* speaking hixie-75/);
@@ -305,11 +373,22 @@ describe(`chat rate limit on ${RUNTIME}`, () => {
       const warnings = hybi.inbox.filter((m) => m.type === "error");
       assert.equal(warnings.length, 1, "one warning, not one per dropped message");
       assert.equal(warnings[0]!.type === "error" && warnings[0]!.code, "RATE_LIMITED");
-      assert.deepEqual(hybi.inbox.at(-1), { type: "closing", code: 4008, reason: "Too many messages" });
-      assert.equal(hybi.inbox.filter((m) => m.type === "message").length, 9, "the burst (10, less the join) went through");
+      assert.deepEqual(hybi.inbox.at(-1), {
+        type: "closing",
+        code: 4008,
+        reason: "Too many messages",
+      });
+      assert.equal(
+        hybi.inbox.filter((m) => m.type === "message").length,
+        9,
+        "the burst (10, less the join) went through",
+      );
       // A hixie-76 client gets no close code: the closing message says why.
       for (let i = 0; i < 40; i++) flood.say(`spam ${i}`);
-      await flood.expect((m) => m.type === "closing" && m.code === 4008 && m.reason === "Too many messages", "closing");
+      await flood.expect(
+        (m) => m.type === "closing" && m.code === 4008 && m.reason === "Too many messages",
+        "closing",
+      );
       assert.equal((await flood.closed).code, 1005);
       await calm.expect((m) => m.type === "leave" && m.nick === "flood13", "flood13 leaving");
       await calm.expect((m) => m.type === "leave" && m.nick === "flood", "flood leaving");
@@ -322,7 +401,13 @@ describe(`chat rate limit on ${RUNTIME}`, () => {
 
   test("the token bucket refills at perSecond and forgives dropped messages at one per second", () => {
     let now = 0;
-    const room = new ChatRoom({ burst: 3, perSecond: 1, maxStrikes: 2, now: () => now, log: quiet });
+    const room = new ChatRoom({
+      burst: 3,
+      perSecond: 1,
+      maxStrikes: 2,
+      now: () => now,
+      log: quiet,
+    });
     const socket = new FakeSocket();
     room.add(socket);
     socket.receive({ type: "join", nick: "x" }); // 1 token
@@ -371,7 +456,9 @@ type Page = any;
 
 /** A JavaScript expression for the page: whether a message with exactly `text` is shown. */
 const shows = (text: string): string =>
-  `[...document.querySelectorAll("#messages .msg .text")].some((e) => e.textContent === ${JSON.stringify(text)})`;
+  `[...document.querySelectorAll("#messages .msg .text")].some((e) => e.textContent === ${
+    JSON.stringify(text)
+  })`;
 const WAIT = { timeout: 15_000 };
 
 /**
@@ -382,7 +469,9 @@ const WAIT = { timeout: 15_000 };
 async function until(page: Page, expression: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await page.evaluate(expression))) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${expression}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${expression}`);
+    }
     await sleep(25);
   }
 }
@@ -414,7 +503,10 @@ describe(`chat page in Chromium on ${RUNTIME}`, {
   }
 
   before(async () => {
-    [browser, chat] = await Promise.all([launchChromium(), startChat(adapter.serve, { port: 0, log: quiet })]);
+    [browser, chat] = await Promise.all([
+      launchChromium(),
+      startChat(adapter.serve, { port: 0, log: quiet }),
+    ]);
     ada = await openPage(chat.url, "ada");
     grace = await openPage(chat.url, "grace");
   });
@@ -424,55 +516,70 @@ describe(`chat page in Chromium on ${RUNTIME}`, {
     await chat?.close();
   });
 
-  test("two pages chat both ways, see presence change, and hixie-76 and hixie-75 clients join in; screenshot", { timeout: 60_000 }, async () => {
-    assert.equal(await ada.textContent("#room-title"), "#lobby");
-    assert.equal(await ada.textContent("#status-text"), "Online as ada");
-    await ada.waitForSelector('#users li[data-nick="grace"]', WAIT);
-    await until(ada, `[...document.querySelectorAll(".notice")].some((e) => e.textContent.startsWith("grace joined"))`);
-    assert.equal(await ada.textContent("#count"), "2");
+  test(
+    "two pages chat both ways, see presence change, and hixie-76 and hixie-75 clients join in; screenshot",
+    { timeout: 60_000 },
+    async () => {
+      assert.equal(await ada.textContent("#room-title"), "#lobby");
+      assert.equal(await ada.textContent("#status-text"), "Online as ada");
+      await ada.waitForSelector('#users li[data-nick="grace"]', WAIT);
+      await until(
+        ada,
+        `[...document.querySelectorAll(".notice")].some((e) => e.textContent.startsWith("grace joined"))`,
+      );
+      assert.equal(await ada.textContent("#count"), "2");
 
-    await say(ada, "Hi Grace! This chat runs on omniws.");
-    await until(grace, shows("Hi Grace! This chat runs on omniws."));
-    await say(grace, "Hello Ada, it works in my browser too.");
-    await until(ada, shows("Hello Ada, it works in my browser too."));
+      await say(ada, "Hi Grace! This chat runs on omniws.");
+      await until(grace, shows("Hi Grace! This chat runs on omniws."));
+      await say(grace, "Hello Ada, it works in my browser too.");
+      await until(ada, shows("Hello Ada, it works in my browser too."));
 
-    const h76 = await Client.join(chat.wsUrl, "safari5", "hixie-76");
-    const h75 = await Client.join(chat.wsUrl, "chrome4", "hixie-75");
-    await ada.waitForSelector('#users li[data-nick="chrome4"]', WAIT);
-    await until(grace, `document.getElementById("count").textContent === "4"`);
-    assert.equal(await ada.textContent('#users li[data-nick="safari5"] .ver'), "hixie-76");
-    assert.equal(await ada.textContent('#users li[data-nick="chrome4"] .ver'), "hixie-75");
-    await until(ada, `[...document.querySelectorAll(".notice")].some((e) => e.textContent.startsWith("safari5 joined · hixie-76"))`);
-    h76.say("Greetings from a 2010 browser (hixie-76).");
-    await until(ada, shows("Greetings from a 2010 browser (hixie-76)."));
-    h75.say("And from 2009, speaking hixie-75!");
-    for (const page of [ada, grace]) {
-      await until(page, shows("Greetings from a 2010 browser (hixie-76)."));
-      await until(page, shows("And from 2009, speaking hixie-75!"));
-    }
-    const welcome = "Welcome, legacy friends — ¡hola! ✓";
-    await say(grace, welcome);
-    await h76.expect(isMessage(welcome), "the page's message at the hixie-76 client");
-    await h75.expect(isMessage(welcome), "the page's message at the hixie-75 client");
-    await until(ada, shows(welcome));
-    assert.equal(await ada.textContent("#messages .msg:last-child .nick"), "grace");
+      const h76 = await Client.join(chat.wsUrl, "safari5", "hixie-76");
+      const h75 = await Client.join(chat.wsUrl, "chrome4", "hixie-75");
+      await ada.waitForSelector('#users li[data-nick="chrome4"]', WAIT);
+      await until(grace, `document.getElementById("count").textContent === "4"`);
+      assert.equal(await ada.textContent('#users li[data-nick="safari5"] .ver'), "hixie-76");
+      assert.equal(await ada.textContent('#users li[data-nick="chrome4"] .ver'), "hixie-75");
+      await until(
+        ada,
+        `[...document.querySelectorAll(".notice")].some((e) => e.textContent.startsWith("safari5 joined · hixie-76"))`,
+      );
+      h76.say("Greetings from a 2010 browser (hixie-76).");
+      await until(ada, shows("Greetings from a 2010 browser (hixie-76)."));
+      h75.say("And from 2009, speaking hixie-75!");
+      for (const page of [ada, grace]) {
+        await until(page, shows("Greetings from a 2010 browser (hixie-76)."));
+        await until(page, shows("And from 2009, speaking hixie-75!"));
+      }
+      const welcome = "Welcome, legacy friends — ¡hola! ✓";
+      await say(grace, welcome);
+      await h76.expect(isMessage(welcome), "the page's message at the hixie-76 client");
+      await h75.expect(isMessage(welcome), "the page's message at the hixie-75 client");
+      await until(ada, shows(welcome));
+      assert.equal(await ada.textContent("#messages .msg:last-child .nick"), "grace");
 
-    mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
-    await ada.bringToFront();
-    await ada.screenshot({ path: join(ROOT, "test-artifacts/chat.png") });
-    await grace.bringToFront();
-    await grace.setViewportSize({ width: 390, height: 700 });
-    await grace.screenshot({ path: join(ROOT, "test-artifacts/chat-narrow.png") });
-    await grace.setViewportSize({ width: 1040, height: 660 });
+      mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
+      await ada.bringToFront();
+      await ada.screenshot({ path: join(ROOT, "test-artifacts/chat.png") });
+      await grace.bringToFront();
+      await grace.setViewportSize({ width: 390, height: 700 });
+      await grace.screenshot({ path: join(ROOT, "test-artifacts/chat-narrow.png") });
+      await grace.setViewportSize({ width: 1040, height: 660 });
 
-    await h75.close();
-    await until(ada, `!document.querySelector('#users li[data-nick="chrome4"]')`);
-    await until(ada, `[...document.querySelectorAll(".notice")].some((e) => e.textContent.startsWith("chrome4 left"))`);
-    await h76.close();
-    await until(grace, `document.getElementById("count").textContent === "2"`);
-  });
+      await h75.close();
+      await until(ada, `!document.querySelector('#users li[data-nick="chrome4"]')`);
+      await until(
+        ada,
+        `[...document.querySelectorAll(".notice")].some((e) => e.textContent.startsWith("chrome4 left"))`,
+      );
+      await h76.close();
+      await until(grace, `document.getElementById("count").textContent === "2"`);
+    },
+  );
 
-  test("markup in a message is shown as text: no element is made, no script runs", { timeout: 30_000 }, async () => {
+  test("markup in a message is shown as text: no element is made, no script runs", {
+    timeout: 30_000,
+  }, async () => {
     const payload = "<img src=x onerror=alert(1)><script>alert(2)</script><b>bold</b>";
     let dialogs = 0;
     ada.on("dialog", (d: { dismiss(): Promise<void> }) => {
@@ -490,13 +597,21 @@ describe(`chat page in Chromium on ${RUNTIME}`, {
     assert.equal(dialogs, 0);
   });
 
-  test("a flooding page is warned, then disconnected, and shows 'Too many messages (4008)'", { timeout: 30_000 }, async () => {
+  test("a flooding page is warned, then disconnected, and shows 'Too many messages (4008)'", {
+    timeout: 30_000,
+  }, async () => {
     await grace.evaluate(`(() => {
       const form = document.getElementById("compose"), text = document.getElementById("text");
       for (let i = 0; i < 40; i++) { text.value = "flood " + i; form.requestSubmit(); }
     })()`);
-    await until(grace, `document.getElementById("banner-text").textContent.includes("Too many messages")`);
-    assert.equal(await grace.textContent("#banner-text"), "Disconnected by the server: Too many messages (4008)");
+    await until(
+      grace,
+      `document.getElementById("banner-text").textContent.includes("Too many messages")`,
+    );
+    assert.equal(
+      await grace.textContent("#banner-text"),
+      "Disconnected by the server: Too many messages (4008)",
+    );
     assert.equal(await grace.textContent("#status-text"), "Disconnected");
     assert.match(await grace.textContent(".notice.warn"), /Too many messages: slow down/);
     assert.equal(await grace.isDisabled("#text"), true);
@@ -504,22 +619,36 @@ describe(`chat page in Chromium on ${RUNTIME}`, {
     await grace.screenshot({ path: join(ROOT, "test-artifacts/chat-rate-limited.png") });
   });
 
-  test("the page reconnects with backoff after a restart, says so, and rejoins with its nickname", { timeout: 60_000 }, async () => {
+  test("the page reconnects with backoff after a restart, says so, and rejoins with its nickname", {
+    timeout: 60_000,
+  }, async () => {
     let own = await startChat(adapter.serve, { port: 0, log: quiet });
     const port = own.port;
     try {
       const page = await openPage(own.url, "phoenix");
       await own.close();
-      await until(page, `/^Connection lost\\. Reconnecting in \\d+ s…$/.test(document.getElementById("banner-text").textContent)`);
+      await until(
+        page,
+        `/^Connection lost\\. Reconnecting in \\d+ s…$/.test(document.getElementById("banner-text").textContent)`,
+      );
       assert.equal(await page.textContent("#status-text"), "Offline");
       assert.equal(await page.isDisabled("#text"), true);
       own = await startChat(adapter.serve, { port, log: quiet });
-      await until(page, `document.getElementById("status-text").textContent === "Online as phoenix"`, 20_000);
+      await until(
+        page,
+        `document.getElementById("status-text").textContent === "Online as phoenix"`,
+        20_000,
+      );
       assert.deepEqual(own.room.users.map((u) => u.nick), ["phoenix"]);
       assert.equal(await page.isHidden("#banner"), true);
-      const notices = await page.evaluate(`[...document.querySelectorAll(".notice")].map((e) => e.textContent)`) as string[];
+      const notices = await page.evaluate(
+        `[...document.querySelectorAll(".notice")].map((e) => e.textContent)`,
+      ) as string[];
       assert.ok(notices.includes("Connection lost: Server is shutting down"), notices.join(" | "));
-      assert.ok(notices.includes("The server restarted: the history starts again"), notices.join(" | "));
+      assert.ok(
+        notices.includes("The server restarted: the history starts again"),
+        notices.join(" | "),
+      );
       assert.ok(notices.includes("Reconnected as phoenix"), notices.join(" | "));
       await say(page, "back again");
       await until(page, shows("back again"));

@@ -1824,19 +1824,27 @@ describe("pre-built frames", () => {
 
   test("pre-built frames are refused from a client, before open, after close and mid-message", () => {
     const client = clientAfterHandshake();
-    assert.throws(() => client.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
-      e instanceof UsageError && e.code === "ERR_WRONG_ROLE");
+    assert.throws(
+      () => client.sendFrames(serverFrame(OP_TEXT, "x")),
+      (e: unknown) => e instanceof UsageError && e.code === "ERR_WRONG_ROLE",
+    );
     const fresh = new ServerConnection();
-    assert.throws(() => fresh.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
-      e instanceof UsageError && e.code === "ERR_NOT_OPEN");
+    assert.throws(
+      () => fresh.sendFrames(serverFrame(OP_TEXT, "x")),
+      (e: unknown) => e instanceof UsageError && e.code === "ERR_NOT_OPEN",
+    );
     const server = serverAfterHandshake();
     server.sendFragment("part", false);
-    assert.throws(() => server.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
-      e instanceof UsageError && e.code === "ERR_MESSAGE_IN_PROGRESS");
+    assert.throws(
+      () => server.sendFrames(serverFrame(OP_TEXT, "x")),
+      (e: unknown) => e instanceof UsageError && e.code === "ERR_MESSAGE_IN_PROGRESS",
+    );
     const closed = serverAfterHandshake();
     closed.close(1000);
-    assert.throws(() => closed.sendFrames(serverFrame(OP_TEXT, "x")), (e: unknown) =>
-      e instanceof UsageError && e.code === "ERR_CLOSED");
+    assert.throws(
+      () => closed.sendFrames(serverFrame(OP_TEXT, "x")),
+      (e: unknown) => e instanceof UsageError && e.code === "ERR_CLOSED",
+    );
     assert.throws(() => closed.sendFrames("x" as unknown as Uint8Array), TypeError);
   });
 });

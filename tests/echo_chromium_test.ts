@@ -38,29 +38,40 @@ async function run(url) {
 }
 </script>`;
 
-describe("echo server with Chromium", { skip: !hasChromium() && !REQUIRE_PEERS ? "chromium is not installed" : false }, () => {
+describe("echo server with Chromium", {
+  skip: !hasChromium() && !REQUIRE_PEERS ? "chromium is not installed" : false,
+}, () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer(bin("deno"), ["run", "--allow-net", "--allow-env", "examples/echo_server.ts"]);
+    server = await startServer(bin("deno"), [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "examples/echo_server.ts",
+    ]);
   });
   after(async () => {
     await server?.stop();
   });
 
-  test("Chromium echoes text, binary, empty, 125..65536-byte and 16 MiB messages and closes with 4000", { timeout: 120_000 }, async () => {
-    const page = await servePage(PAGE);
-    const browser = await launchChromium();
-    try {
-      const tab = await browser.browser.newPage();
-      await tab.goto(page.url);
-      const results = await tab.evaluate(`run("ws://127.0.0.1:${server.port}/")`);
-      const { close, ...echo } = results as Record<string, unknown>;
-      assert.equal(Object.keys(echo).length, 13);
-      for (const [name, ok] of Object.entries(echo)) assert.equal(ok, true, `echo of ${name}`);
-      assert.deepEqual(close, { code: 4000, reason: "", wasClean: true });
-    } finally {
-      await browser.close();
-      await page.close();
-    }
-  });
+  test(
+    "Chromium echoes text, binary, empty, 125..65536-byte and 16 MiB messages and closes with 4000",
+    { timeout: 120_000 },
+    async () => {
+      const page = await servePage(PAGE);
+      const browser = await launchChromium();
+      try {
+        const tab = await browser.browser.newPage();
+        await tab.goto(page.url);
+        const results = await tab.evaluate(`run("ws://127.0.0.1:${server.port}/")`);
+        const { close, ...echo } = results as Record<string, unknown>;
+        assert.equal(Object.keys(echo).length, 13);
+        for (const [name, ok] of Object.entries(echo)) assert.equal(ok, true, `echo of ${name}`);
+        assert.deepEqual(close, { code: 4000, reason: "", wasClean: true });
+      } finally {
+        await browser.close();
+        await page.close();
+      }
+    },
+  );
 });

@@ -4,10 +4,19 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { spawn } from "node:child_process";
-import { bin, hasPythonModule, PYTHON, ROOT, type RunningServer, skipUnlessPeer, startServer } from "./_servers.ts";
+import {
+  bin,
+  hasPythonModule,
+  PYTHON,
+  ROOT,
+  type RunningServer,
+  skipUnlessPeer,
+  startServer,
+} from "./_servers.ts";
 import type { ChildProcess } from "node:child_process";
 
-const HANDSHAKE = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+const HANDSHAKE =
+  "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 /** A client frame; `mask: false` sends it unmasked (a violation). */
@@ -17,7 +26,17 @@ function frame(first: number, payload: Uint8Array, mask = true, lengthOverride?:
   const m = mask ? 0x80 : 0;
   if (len < 126) head.push(m | len);
   else if (len < 65536) head.push(m | 126, len >> 8, len & 0xff);
-  else head.push(m | 127, 0, 0, 0, 0, (len >>> 24) & 0xff, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff);
+  else {head.push(
+      m | 127,
+      0,
+      0,
+      0,
+      0,
+      (len >>> 24) & 0xff,
+      (len >>> 16) & 0xff,
+      (len >>> 8) & 0xff,
+      len & 0xff,
+    );}
   const key = [0x11, 0x22, 0x33, 0x44];
   const body = Buffer.from(payload);
   if (mask) {
@@ -84,7 +103,12 @@ describe("echo server", () => {
   /** Peer processes still running: killed after the tests, whatever happened. */
   const children = new Set<ChildProcess>();
   before(async () => {
-    server = await startServer(bin("deno"), ["run", "--allow-net", "--allow-env", "examples/echo_server.ts"]);
+    server = await startServer(bin("deno"), [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "examples/echo_server.ts",
+    ]);
   });
   after(async () => {
     for (const c of children) c.kill("SIGKILL");
@@ -100,11 +124,21 @@ describe("echo server", () => {
     ["a 126-byte ping", [frame(0x89, new Uint8Array(126))], 1002],
     ["a fragmented ping", [frame(0x09, text("p"))], 1002],
     ["an orphan continuation", [frame(0x80, text("x"))], 1002],
-    ["a text frame during a fragmented message", [frame(0x01, text("a")), frame(0x81, text("b"))], 1002],
+    [
+      "a text frame during a fragmented message",
+      [frame(0x01, text("a")), frame(0x81, text("b"))],
+      1002,
+    ],
     ["invalid UTF-8", [frame(0x81, bytes(0x48, 0xc3, 0x28))], 1007],
     ["a surrogate in UTF-8", [frame(0x81, bytes(0xed, 0xa0, 0x80))], 1007],
-    ["invalid UTF-8 split across fragments", [frame(0x01, bytes(0xce, 0xba, 0xe1)), frame(0x80, bytes(0xbd, 0x28))], 1007],
-    ["UTF-8 truncated at the message end", [frame(0x01, bytes(0x41, 0xe2)), frame(0x80, bytes(0x82))], 1007],
+    ["invalid UTF-8 split across fragments", [
+      frame(0x01, bytes(0xce, 0xba, 0xe1)),
+      frame(0x80, bytes(0xbd, 0x28)),
+    ], 1007],
+    ["UTF-8 truncated at the message end", [
+      frame(0x01, bytes(0x41, 0xe2)),
+      frame(0x80, bytes(0x82)),
+    ], 1007],
     ["close code 1005", [frame(0x88, bytes(0x03, 0xed))], 1002],
     ["close code 999", [frame(0x88, bytes(0x03, 0xe7))], 1002],
     ["close code 5000", [frame(0x88, bytes(0x13, 0x88))], 1002],
@@ -127,7 +161,9 @@ describe("echo server", () => {
       }
       bystander.write(frame(0x81, text("still here")));
       const deadline = Date.now() + 5000;
-      while (!got.includes("still here") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!got.includes("still here") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       assert.ok(got.includes("still here"), "the bystander is still served");
     } finally {
       bystander.destroy();
@@ -135,37 +171,49 @@ describe("echo server", () => {
   });
 
   test("a clean close 1000 from a raw client is echoed and the server closes TCP", async () => {
-    const r = await rawSession(server.port, [frame(0x81, text("one")), frame(0x88, bytes(0x03, 0xe8))]);
+    const r = await rawSession(server.port, [
+      frame(0x81, text("one")),
+      frame(0x88, bytes(0x03, 0xe8)),
+    ]);
     assert.deepEqual(r.echoed, ["one"]);
     assert.equal(r.closeCode, 1000);
   });
 
   const python = hasPythonModule("websockets");
-  test("Python websockets client: text, binary, empty, 125..65536 bytes, 16 MiB, ping, close 1000 and 4000", {
-    skip: skipUnlessPeer(python, "python3-websockets is not installed"),
-    timeout: 120_000,
-  }, async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const out = await new Promise<string>((resolve, reject) => {
-      const c = spawn(PYTHON, [`${ROOT}tests/peers/python_echo_client.py`, `ws://127.0.0.1:${server.port}/`], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      children.add(c);
-      let stdout = "";
-      let stderr = "";
-      c.stdout.on("data", (d) => (stdout += d));
-      c.stderr.on("data", (d) => (stderr += d));
-      timer = setTimeout(() => c.kill("SIGKILL"), 110_000);
-      c.on("error", (error) => reject(new Error(`python did not start: ${error.message}`)));
-      c.on("exit", (code) => {
-        children.delete(c);
-        code === 0 ? resolve(stdout) : reject(new Error(`python exited ${code}: ${stderr}`));
-      });
-    }).finally(() => clearTimeout(timer));
-    const result = JSON.parse(out);
-    for (const [name, ok] of Object.entries(result.echo)) assert.equal(ok, true, `echo of ${name}`);
-    assert.equal(Object.keys(result.echo).length, 14);
-    assert.equal(result.pong, true);
-    assert.deepEqual(result.closes, [{ code: 1000, reason: "" }, { code: 4000, reason: "" }]);
-  });
+  test(
+    "Python websockets client: text, binary, empty, 125..65536 bytes, 16 MiB, ping, close 1000 and 4000",
+    {
+      skip: skipUnlessPeer(python, "python3-websockets is not installed"),
+      timeout: 120_000,
+    },
+    async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const out = await new Promise<string>((resolve, reject) => {
+        const c = spawn(PYTHON, [
+          `${ROOT}tests/peers/python_echo_client.py`,
+          `ws://127.0.0.1:${server.port}/`,
+        ], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        children.add(c);
+        let stdout = "";
+        let stderr = "";
+        c.stdout.on("data", (d) => (stdout += d));
+        c.stderr.on("data", (d) => (stderr += d));
+        timer = setTimeout(() => c.kill("SIGKILL"), 110_000);
+        c.on("error", (error) => reject(new Error(`python did not start: ${error.message}`)));
+        c.on("exit", (code) => {
+          children.delete(c);
+          code === 0 ? resolve(stdout) : reject(new Error(`python exited ${code}: ${stderr}`));
+        });
+      }).finally(() => clearTimeout(timer));
+      const result = JSON.parse(out);
+      for (const [name, ok] of Object.entries(result.echo)) {
+        assert.equal(ok, true, `echo of ${name}`);
+      }
+      assert.equal(Object.keys(result.echo).length, 14);
+      assert.equal(result.pong, true);
+      assert.deepEqual(result.closes, [{ code: 1000, reason: "" }, { code: 4000, reason: "" }]);
+    },
+  );
 });

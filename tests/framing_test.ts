@@ -528,7 +528,11 @@ describe("frame header rules", () => {
     const all = concat(frames);
     // Byte by byte is covered by the single-frame vectors; skip it for these 200 KB.
     for (const chunks of splits(all, 3, 6).filter((_, i) => i !== 1)) {
-      assertDeepEqualBytes(joined(parse(chunks, CLIENT).calls), expected, `parser calls, ${chunks.length} chunks`);
+      assertDeepEqualBytes(
+        joined(parse(chunks, CLIENT).calls),
+        expected,
+        `parser calls, ${chunks.length} chunks`,
+      );
     }
   });
 });
@@ -667,7 +671,11 @@ describe("writeFrame", () => {
     }
     const all = concat(out);
     for (const chunks of splits(all, 5, 6).filter((_, i) => i !== 1)) {
-      assertDeepEqualBytes(joined(parse(chunks, CLIENT).calls), expected, `parser calls, ${chunks.length} chunks`);
+      assertDeepEqualBytes(
+        joined(parse(chunks, CLIENT).calls),
+        expected,
+        `parser calls, ${chunks.length} chunks`,
+      );
     }
   });
 });

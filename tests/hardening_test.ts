@@ -474,7 +474,9 @@ for (const runtime of SERVER_RUNTIMES) {
           assert.equal(e.sent, send, `a stalled connection sent all it meant to: ${ends}`);
           assert.ok(
             e.msAfterLastByte >= timeout - 250 && e.msAfterLastByte < 4 * timeout,
-            `1008 at the ${timeout} ms message timeout after the message stopped (bound ${4 * timeout} ms): ${ends}`,
+            `1008 at the ${timeout} ms message timeout after the message stopped (bound ${
+              4 * timeout
+            } ms): ${ends}`,
           );
         }
         assert.equal(over.length + stalled.length, 10, `closed with 1013 or 1008: ${ends}`);

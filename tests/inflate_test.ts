@@ -222,7 +222,11 @@ describe("inflate: the output limit", () => {
     fails(new Inflater().inflateMessage(payload, 1 << 20), /exceeds the size limit/, true);
     // It stops as soon as the output passes the limit, before reading the rest: the first 8 KiB
     // of the bomb (8 MiB of output), cut short mid-block, fail as too big, not as truncated.
-    fails(new Inflater().inflate(payload.subarray(0, 8192), 8192, 1 << 20), /exceeds the size limit/, true);
+    fails(
+      new Inflater().inflate(payload.subarray(0, 8192), 8192, 1 << 20),
+      /exceeds the size limit/,
+      true,
+    );
     fails(new Inflater().inflate(payload.subarray(0, 8192)), /truncated/);
   });
 

@@ -47,7 +47,10 @@ describe("websocket-driver (npm) server accepts omniws clients", () => {
         await client.waitFor((evs) => evs.some((e) => e.type === "open"), "open");
         client.send("héllo ✓");
         client.send("second");
-        await client.waitFor((evs) => evs.filter((e) => e.type === "message").length === 2, "two echoes");
+        await client.waitFor(
+          (evs) => evs.filter((e) => e.type === "message").length === 2,
+          "two echoes",
+        );
         assert.deepEqual(client.messages(), ["echo: héllo ✓", "echo: second"]);
         client.close();
         await client.waitFor((evs) => evs.some((e) => e.type === "close"), "close");
@@ -55,7 +58,11 @@ describe("websocket-driver (npm) server accepts omniws clients", () => {
         assert.equal(close.type, "close");
         if (version !== 13) assert.equal(close.type === "close" && close.code, 1005);
         else assert.equal(close.type === "close" && close.wasClean, true);
-        assert.equal(client.events.some((e) => e.type === "error"), false, JSON.stringify(client.events));
+        assert.equal(
+          client.events.some((e) => e.type === "error"),
+          false,
+          JSON.stringify(client.events),
+        );
       } finally {
         // Left open, it would keep server.close() in after() waiting for ever.
         client.socket.destroy();
@@ -67,24 +74,38 @@ describe("websocket-driver (npm) server accepts omniws clients", () => {
 describe("the echo server, unchanged, serves four protocol versions at once", () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer(bin("deno"), ["run", "--allow-net", "--allow-env", "examples/echo_server.ts"]);
+    server = await startServer(bin("deno"), [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "examples/echo_server.ts",
+    ]);
   });
   after(async () => {
     await server?.stop();
   });
 
   test("RFC 6455 (omniws), hybi-08 (ws protocolVersion 8), hixie-76 and hixie-75 (omniws) clients echo concurrently", async () => {
-    const clients = (["hixie-75", "hixie-76", 13] as const).map((v) => ({ v, c: new TcpClient(server.port, legacyOptions(v)) }));
+    const clients = (["hixie-75", "hixie-76", 13] as const).map((v) => ({
+      v,
+      c: new TcpClient(server.port, legacyOptions(v)),
+    }));
     const hybi08 = new WebSocket(`ws://127.0.0.1:${server.port}/`, { protocolVersion: 8 });
     try {
       const hybiMessages: string[] = [];
       hybi08.on("error", () => {});
-      hybi08.on("message", (d: Buffer, binary: boolean) => hybiMessages.push(binary ? `binary ${d.length}` : d.toString()));
+      hybi08.on(
+        "message",
+        (d: Buffer, binary: boolean) =>
+          hybiMessages.push(binary ? `binary ${d.length}` : d.toString()),
+      );
       await new Promise<void>((resolve, reject) => {
         hybi08.once("open", () => resolve());
         hybi08.once("error", reject);
       });
-      for (const { c, v } of clients) await c.waitFor((evs) => evs.some((e) => e.type === "open"), `open ${v}`);
+      for (const { c, v } of clients) {
+        await c.waitFor((evs) => evs.some((e) => e.type === "open"), `open ${v}`);
+      }
       // Interleave traffic on all four connections.
       for (let i = 0; i < 20; i++) {
         for (const { c, v } of clients) c.send(`${v} #${i}`);
@@ -92,15 +113,25 @@ describe("the echo server, unchanged, serves four protocol versions at once", ()
         hybi08.send(new Uint8Array(i + 1));
       }
       for (const { c, v } of clients) {
-        await c.waitFor((evs) => evs.filter((e) => e.type === "message").length === 20, `20 echoes on ${v}`);
+        await c.waitFor(
+          (evs) => evs.filter((e) => e.type === "message").length === 20,
+          `20 echoes on ${v}`,
+        );
         assert.deepEqual(c.messages(), Array.from({ length: 20 }, (_, i) => `${v} #${i}`));
         assert.equal(c.conn.version, v);
       }
       const deadline = Date.now() + 5000;
-      while (hybiMessages.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(hybiMessages, Array.from({ length: 20 }, (_, i) => [`hybi-08 #${i}`, `binary ${i + 1}`]).flat());
+      while (hybiMessages.length < 40 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(
+        hybiMessages,
+        Array.from({ length: 20 }, (_, i) => [`hybi-08 #${i}`, `binary ${i + 1}`]).flat(),
+      );
       // Close all: clean closes for every version.
-      const hybiClosed = new Promise<number>((resolve) => hybi08.once("close", (code: number) => resolve(code)));
+      const hybiClosed = new Promise<number>((resolve) =>
+        hybi08.once("close", (code: number) => resolve(code))
+      );
       hybi08.close(1000);
       for (const { c } of clients) c.close();
       for (const { c, v } of clients) {

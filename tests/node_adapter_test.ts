@@ -8,10 +8,18 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import process from "node:process";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Buffer } from "node:buffer";
-import { AdapterError, attach, handleUpgrade, serve, WebSocket, type WebSocketServer, WebSocketStream } from "../adapters/node.ts";
+import {
+  AdapterError,
+  attach,
+  handleUpgrade,
+  serve,
+  WebSocket,
+  type WebSocketServer,
+  WebSocketStream,
+} from "../adapters/node.ts";
 import type { UpgradeRequest } from "../handshake/rfc6455.ts";
 import { selfSignedCert } from "./_runtime.ts";
 
@@ -30,11 +38,17 @@ function once<E extends Event>(target: EventTarget, type: string, ms = 5000): Pr
 }
 
 /** Poll `cond` until it holds; fails naming `what` (a string, or a function giving the state). */
-async function waitFor(cond: () => boolean, what: string | (() => string), ms = 5000): Promise<void> {
+async function waitFor(
+  cond: () => boolean,
+  what: string | (() => string),
+  ms = 5000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
+      throw new Error(
+        `Timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`,
+      );
     }
     await sleep(5);
   }
@@ -59,7 +73,12 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
  * reader, a drain) has had its chances: a state that holds still with `done` true is a stall, a
  * moment between reads is not. Fails after `ms` with the last state.
  */
-async function settled<S>(read: () => S, done: (s: S) => boolean, what: string, ms = 20_000): Promise<S> {
+async function settled<S>(
+  read: () => S,
+  done: (s: S) => boolean,
+  what: string,
+  ms = 20_000,
+): Promise<S> {
   const deadline = Date.now() + ms;
   let last = "";
   let same = 0;
@@ -69,7 +88,9 @@ async function settled<S>(read: () => S, done: (s: S) => boolean, what: string, 
     same = done(state) && now === last ? same + 1 : 0;
     last = now;
     if (same >= 2) return state;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
+    }
     await sleep(5);
   }
 }
@@ -78,7 +99,10 @@ async function settled<S>(read: () => S, done: (s: S) => boolean, what: string, 
 function messages(ws: EventTarget, count: number, ms = 5000): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const got: unknown[] = [];
-    const timer = setTimeout(() => reject(new Error(`Got ${got.length} of ${count} messages within ${ms} ms`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`Got ${got.length} of ${count} messages within ${ms} ms`)),
+      ms,
+    );
     const onMessage = (e: Event) => {
       got.push((e as MessageEvent).data);
       if (got.length === count) {
@@ -96,7 +120,9 @@ const echo = (ws: WebSocket) => {
 };
 
 /** An http server with two ordinary routes, listening on a free loopback port. */
-async function httpServer(options: http.ServerOptions = {}): Promise<{ server: http.Server; port: number }> {
+async function httpServer(
+  options: http.ServerOptions = {},
+): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer(options, (req, res) => {
     if (req.url === "/hello") return void res.end("hello");
     const m = /^\/n\/(\d+)$/.exec(req.url ?? "");
@@ -135,14 +161,21 @@ const upgradeHead = (path: string, extra = "") =>
 /** A masked client frame (mask 0x11223344). */
 function clientFrame(opcode: number, payload: Uint8Array): Buffer {
   const key = [0x11, 0x22, 0x33, 0x44];
-  const head = payload.length < 126 ? [0x80 | opcode, 0x80 | payload.length] : [0x80 | opcode, 0x80 | 126, payload.length >> 8, payload.length & 0xff];
+  const head = payload.length < 126
+    ? [0x80 | opcode, 0x80 | payload.length]
+    : [0x80 | opcode, 0x80 | 126, payload.length >> 8, payload.length & 0xff];
   const body = Buffer.from(payload);
   for (let i = 0; i < body.length; i++) body[i] ^= key[i & 3];
   return Buffer.concat([Buffer.from([...head, ...key]), body]);
 }
 
 /** Send raw bytes, then collect what the server sends until it closes (or `ms` passes). */
-function rawExchange(port: number, bytes: Buffer | string, ms = 3000, end = false): Promise<Buffer> {
+function rawExchange(
+  port: number,
+  bytes: Buffer | string,
+  ms = 3000,
+  end = false,
+): Promise<Buffer> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
     let got = Buffer.alloc(0);
@@ -225,7 +258,10 @@ describe("node adapter: WebSockets inside an http server", () => {
       socket.end("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     });
     try {
-      assert.equal(statusLine(await rawExchange(port, upgradeHead("/legacy"))), "HTTP/1.1 418 I'm a teapot");
+      assert.equal(
+        statusLine(await rawExchange(port, upgradeHead("/legacy"))),
+        "HTTP/1.1 418 I'm a teapot",
+      );
       const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
       await once(ws, "open");
       ws.close();
@@ -237,8 +273,16 @@ describe("node adapter: WebSockets inside an http server", () => {
 
   test("two endpoints on one server, one by path and one by predicate; close() detaches one", async () => {
     const { server, port } = await httpServer();
-    const a = attach(server, { path: "/a" }, (ws) => (ws.onmessage = (e) => ws.send(`a:${e.data}`)));
-    const b = attach(server, { path: (req) => (req.url ?? "").startsWith("/b/") }, (ws) => (ws.onmessage = (e) => ws.send(`b:${e.data}`)));
+    const a = attach(
+      server,
+      { path: "/a" },
+      (ws) => (ws.onmessage = (e) => ws.send(`a:${e.data}`)),
+    );
+    const b = attach(
+      server,
+      { path: (req) => (req.url ?? "").startsWith("/b/") },
+      (ws) => (ws.onmessage = (e) => ws.send(`b:${e.data}`)),
+    );
     try {
       assert.deepEqual(await a.listening, { hostname: "127.0.0.1", port });
       for (const [path, tag] of [["/a", "a"], ["/b/room", "b"]]) {
@@ -251,8 +295,14 @@ describe("node adapter: WebSockets inside an http server", () => {
         await once(ws, "close");
       }
       await a.close();
-      assert.equal(statusLine(await rawExchange(port, upgradeHead("/a"))), "HTTP/1.1 404 Not Found");
-      assert.match(statusLine(await rawExchange(port, upgradeHead("/b/x"), 400)), /^HTTP\/1\.1 101 /);
+      assert.equal(
+        statusLine(await rawExchange(port, upgradeHead("/a"))),
+        "HTTP/1.1 404 Not Found",
+      );
+      assert.match(
+        statusLine(await rawExchange(port, upgradeHead("/b/x"), 400)),
+        /^HTTP\/1\.1 101 /,
+      );
       await b.close();
       // Nothing attached any more: the server's request handler answers the route as usual.
       assert.equal((await get(port, "/hello")).body, "hello");
@@ -267,7 +317,9 @@ describe("node adapter: WebSockets inside an http server", () => {
       path: "/ws",
       onUpgrade: (req) =>
         req.headers.get("authorization") === "Bearer ok"
-          ? { protocol: req.protocols.includes("chat") ? "chat" : undefined } as { protocol?: string }
+          ? { protocol: req.protocols.includes("chat") ? "chat" : undefined } as {
+            protocol?: string;
+          }
           : { reject: 401, headers: { "WWW-Authenticate": "Bearer" }, body: "who are you?" },
     }, echo);
     try {
@@ -279,7 +331,9 @@ describe("node adapter: WebSockets inside an http server", () => {
       const error = await once<Event & { message?: string }>(refused, "error");
       assert.match(String(error.message), /401/);
       assert.equal((await once<CloseEvent>(refused, "close")).code, 1006);
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, ["chat"], { headers: { Authorization: "Bearer ok" } });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, ["chat"], {
+        headers: { Authorization: "Bearer ok" },
+      });
       await once(ws, "open");
       assert.equal(ws.protocol, "chat");
       ws.close();
@@ -295,7 +349,13 @@ describe("node adapter: WebSockets inside an http server", () => {
     const onUpgrade = (req: UpgradeRequest) => void seen.push(req);
     const got: unknown[] = [];
     server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      handleUpgrade(req, socket, head, { onUpgrade }, (ws) => (ws.onmessage = (e) => got.push(e.data)));
+      handleUpgrade(
+        req,
+        socket,
+        head,
+        { onUpgrade },
+        (ws) => (ws.onmessage = (e) => got.push(e.data)),
+      );
     });
     const direct = serve({ port: 0, onUpgrade }, (ws) => (ws.onmessage = (e) => got.push(e.data)));
     try {
@@ -340,7 +400,9 @@ describe("node adapter: WebSockets inside an http server", () => {
       const answer = await rawExchange(port, Buffer.concat(frames), 500);
       const at = answer.indexOf("\r\n\r\n") + 4;
       const expected: number[] = [];
-      for (let i = 0; i < 100; i++) expected.push(0x81, `m${i}`.length, ...new TextEncoder().encode(`m${i}`));
+      for (let i = 0; i < 100; i++) {
+        expected.push(0x81, `m${i}`.length, ...new TextEncoder().encode(`m${i}`));
+      }
       assert.deepEqual([...answer.subarray(at)], expected);
       assert.equal(writes, 1);
     } finally {
@@ -349,7 +411,13 @@ describe("node adapter: WebSockets inside an http server", () => {
   });
 
   test("an upgraded socket outlives the http server's request and headers timeouts", async () => {
-    const { server, port } = await httpServer({ requestTimeout: 300, headersTimeout: 200, connectionsCheckingInterval: 50 } as http.ServerOptions);
+    const { server, port } = await httpServer(
+      {
+        requestTimeout: 300,
+        headersTimeout: 200,
+        connectionsCheckingInterval: 50,
+      } as http.ServerOptions,
+    );
     server.keepAliveTimeout = 100;
     attach(server, { path: "/ws" }, echo);
     try {
@@ -374,7 +442,10 @@ describe("node adapter: TLS", () => {
   });
 
   test("https server + attach: the omniws client connects with tls: { ca }; routes still answer", async () => {
-    const server = https.createServer({ cert: pem.cert, key: pem.key }, (_req, res) => res.end("secure hello"));
+    const server = https.createServer(
+      { cert: pem.cert, key: pem.key },
+      (_req, res) => res.end("secure hello"),
+    );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as net.AddressInfo).port;
     let serverUrl = "";
@@ -416,7 +487,10 @@ describe("node adapter: TLS", () => {
       const { port } = await server.listening;
       const bad = new WebSocket(`wss://127.0.0.1:${port}/`);
       const error = await once<Event & { message?: string }>(bad, "error");
-      assert.match(String(error.message), new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`));
+      assert.match(
+        String(error.message),
+        new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`),
+      );
       const ev = await once<CloseEvent>(bad, "close");
       assert.equal(ev.code, 1006);
       assert.equal(ev.wasClean, false);
@@ -455,7 +529,10 @@ describe("node adapter: serve and the client", () => {
     const ws = new WebSocket(`ws://127.0.0.1:${free}/`);
     const closed = once<CloseEvent>(ws, "close");
     const error = await once<Event & { message?: string }>(ws, "error");
-    assert.match(String(error.message), new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${free}: .*ECONNREFUSED`));
+    assert.match(
+      String(error.message),
+      new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${free}: .*ECONNREFUSED`),
+    );
     const ev = await closed;
     assert.equal(ev.code, 1006);
     assert.equal(ev.wasClean, false);
@@ -463,7 +540,9 @@ describe("node adapter: serve and the client", () => {
   });
 
   test("the runtime's native WebSocket talks to serve(): text, binary, clean close", {
-    skip: typeof globalThis.WebSocket !== "function" ? "this runtime has no global WebSocket (Node < 22)" : false,
+    skip: typeof globalThis.WebSocket !== "function"
+      ? "this runtime has no global WebSocket (Node < 22)"
+      : false,
   }, async () => {
     const Native = globalThis.WebSocket;
     const ws = new Native(`ws://127.0.0.1:${port}/native`);
@@ -482,7 +561,10 @@ describe("node adapter: serve and the client", () => {
   });
 
   test("a client's close frame followed at once by its FIN still gets the close frame back", async () => {
-    const bytes = Buffer.concat([Buffer.from(upgradeHead("/")), clientFrame(8, new Uint8Array([0x03, 0xe8]))]);
+    const bytes = Buffer.concat([
+      Buffer.from(upgradeHead("/")),
+      clientFrame(8, new Uint8Array([0x03, 0xe8])),
+    ]);
     const answer = await rawExchange(port, bytes, 3000, true);
     const at = answer.indexOf("\r\n\r\n") + 4;
     assert.match(statusLine(answer), /^HTTP\/1\.1 101 /);
@@ -505,7 +587,9 @@ describe("node adapter: serve and the client", () => {
       // The server accepted and queued its 8 MiB (the handler ran), none of it read.
       await waitFor(() => server !== null, "the server to accept the upgrade");
       const state = () =>
-        `server readyState ${server!.readyState}, paused ${server!.isPaused}, bufferedAmount ${server!.bufferedAmount}`;
+        `server readyState ${server!.readyState}, paused ${server!.isPaused}, bufferedAmount ${
+          server!.bufferedAmount
+        }`;
       // Close frame and FIN while 8 MiB wait unread in the server's socket buffer.
       await within(
         new Promise<void>((r) => socket.end(clientFrame(8, new Uint8Array([0x03, 0xe8])), r)),
@@ -514,7 +598,10 @@ describe("node adapter: serve and the client", () => {
       );
       // Both are on the server's side of the loopback now: the server has read the close frame
       // (closing) or does not read for backpressure (its 8 MiB over the high-water mark).
-      await waitFor(() => server!.readyState >= 2 || server!.isPaused, () => `the server to take the close frame or hold it for backpressure (${state()})`);
+      await waitFor(
+        () => server!.readyState >= 2 || server!.isPaused,
+        () => `the server to take the close frame or hold it for backpressure (${state()})`,
+      );
       const chunks: Buffer[] = [];
       socket.on("data", (d: Buffer) => chunks.push(d));
       const closed = new Promise((r) => socket.once("close", r));
@@ -544,7 +631,10 @@ describe("node adapter: serve and the client", () => {
     assert.equal(e.reason, "Server shutting down");
     assert.equal(e.wasClean, true);
     const late = new WebSocket(`ws://127.0.0.1:${p}/`);
-    assert.match(String((await once<Event & { message?: string }>(late, "error")).message), /ECONNREFUSED/);
+    assert.match(
+      String((await once<Event & { message?: string }>(late, "error")).message),
+      /ECONNREFUSED/,
+    );
   });
 
   test("close({ code, reason, timeout }) drops a peer that does not answer the close frame", async () => {
@@ -572,70 +662,85 @@ describe("node adapter: serve and the client", () => {
     raw.destroy();
   });
 
-  test("WebSocketStream: a paused reader stops the socket being read, so a sender waiting on drained() stalls", { timeout: 60_000 }, async () => {
-    const TOTAL = 400; // 25 MiB in 64 KiB messages
-    let sent = 0;
-    let senderDone = false;
-    let maxBuffered = 0;
-    let server: WebSocket | null = null;
-    /** Whether the sender waits in drained() for its output to fall to 256 KiB. */
-    let waiting = false;
-    const own = serve({ port: 0 }, async (ws) => {
-      server = ws;
-      for (let i = 0; i < TOTAL && ws.readyState === 1; i++) {
-        const m = new Uint8Array(64 * 1024);
-        new DataView(m.buffer).setUint32(0, i);
-        ws.send(m);
-        sent++;
-        maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
-        waiting = true;
-        await ws.drained(256 * 1024);
-        waiting = false;
+  test(
+    "WebSocketStream: a paused reader stops the socket being read, so a sender waiting on drained() stalls",
+    { timeout: 60_000 },
+    async () => {
+      const TOTAL = 400; // 25 MiB in 64 KiB messages
+      let sent = 0;
+      let senderDone = false;
+      let maxBuffered = 0;
+      let server: WebSocket | null = null;
+      /** Whether the sender waits in drained() for its output to fall to 256 KiB. */
+      let waiting = false;
+      const own = serve({ port: 0 }, async (ws) => {
+        server = ws;
+        for (let i = 0; i < TOTAL && ws.readyState === 1; i++) {
+          const m = new Uint8Array(64 * 1024);
+          new DataView(m.buffer).setUint32(0, i);
+          ws.send(m);
+          sent++;
+          maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
+          waiting = true;
+          await ws.drained(256 * 1024);
+          waiting = false;
+        }
+        senderDone = true;
+      });
+      try {
+        const p = (await own.listening).port;
+        const wss = new WebSocketStream(`ws://127.0.0.1:${p}/`, { readableHighWaterMark: 4 });
+        const reader = (await wss.opened).readable.getReader();
+        const next = async () => {
+          const { value } = await reader.read();
+          const v = value as Uint8Array;
+          return new DataView(v.buffer, v.byteOffset).getUint32(0);
+        };
+        for (let i = 0; i < 5; i++) assert.equal(await next(), i);
+        // Stop reading. Stalled means: the sender waits in drained() with more than its 256 KiB
+        // still queued at the server (the client's socket is no longer read, so nothing drains),
+        // and that holds still from poll to poll (sent and bufferedAmount do not move).
+        const stall = await settled(
+          () => ({ sent, waiting, bufferedAmount: server?.bufferedAmount ?? 0, senderDone }),
+          (s) => s.senderDone || (s.waiting && s.bufferedAmount > 256 * 1024),
+          "the sender to stall or finish",
+        );
+        const sentWhilePaused = stall.sent;
+        assert.ok(
+          !stall.senderDone && stall.waiting && stall.bufferedAmount > 256 * 1024,
+          `the sender stalled while the reader was paused: ${JSON.stringify(stall)}`,
+        );
+        assert.equal(sent, sentWhilePaused, "the sender stalled while the reader was paused");
+        assert.ok(
+          sentWhilePaused < TOTAL / 2,
+          `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`,
+        );
+        for (let i = 5; i < TOTAL; i++) assert.equal(await next(), i);
+        await waitFor(() => senderDone, "the sender to finish");
+        assert.ok(
+          maxBuffered <= 256 * 1024 + 64 * 1024 + 14,
+          `bufferedAmount reached ${maxBuffered}`,
+        );
+        wss.close({ closeCode: 1000 });
+        await wss.closed;
+        console.log(
+          `# node backpressure: ${sentWhilePaused} of ${TOTAL} 64 KiB messages sent while the reader paused; sender's bufferedAmount peaked at ${maxBuffered} B`,
+        );
+      } finally {
+        await own.close();
       }
-      senderDone = true;
-    });
-    try {
-      const p = (await own.listening).port;
-      const wss = new WebSocketStream(`ws://127.0.0.1:${p}/`, { readableHighWaterMark: 4 });
-      const reader = (await wss.opened).readable.getReader();
-      const next = async () => {
-        const { value } = await reader.read();
-        const v = value as Uint8Array;
-        return new DataView(v.buffer, v.byteOffset).getUint32(0);
-      };
-      for (let i = 0; i < 5; i++) assert.equal(await next(), i);
-      // Stop reading. Stalled means: the sender waits in drained() with more than its 256 KiB
-      // still queued at the server (the client's socket is no longer read, so nothing drains),
-      // and that holds still from poll to poll (sent and bufferedAmount do not move).
-      const stall = await settled(
-        () => ({ sent, waiting, bufferedAmount: server?.bufferedAmount ?? 0, senderDone }),
-        (s) => s.senderDone || (s.waiting && s.bufferedAmount > 256 * 1024),
-        "the sender to stall or finish",
-      );
-      const sentWhilePaused = stall.sent;
-      assert.ok(
-        !stall.senderDone && stall.waiting && stall.bufferedAmount > 256 * 1024,
-        `the sender stalled while the reader was paused: ${JSON.stringify(stall)}`,
-      );
-      assert.equal(sent, sentWhilePaused, "the sender stalled while the reader was paused");
-      assert.ok(sentWhilePaused < TOTAL / 2, `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`);
-      for (let i = 5; i < TOTAL; i++) assert.equal(await next(), i);
-      await waitFor(() => senderDone, "the sender to finish");
-      assert.ok(maxBuffered <= 256 * 1024 + 64 * 1024 + 14, `bufferedAmount reached ${maxBuffered}`);
-      wss.close({ closeCode: 1000 });
-      await wss.closed;
-      console.log(`# node backpressure: ${sentWhilePaused} of ${TOTAL} 64 KiB messages sent while the reader paused; sender's bufferedAmount peaked at ${maxBuffered} B`);
-    } finally {
-      await own.close();
-    }
-  });
+    },
+  );
 
   test("listening rejects with a clear error when the port is taken", async () => {
     const taken = serve({ port }, echo);
     await assert.rejects(taken.listening, (error: unknown) => {
       assert.ok(error instanceof AdapterError);
       assert.equal(error.code, "ERR_LISTEN");
-      assert.match(error.message, new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+      assert.match(
+        error.message,
+        new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
+      );
       assert.equal((error.cause as { code?: string }).code, "EADDRINUSE");
       return true;
     });

@@ -50,7 +50,11 @@ describe("FrameOutput", () => {
         const out = new FrameOutput();
         out.frame(0x80 | OP_BINARY, payload, mask);
         assert.equal(out.bytes, reference(0x82, payload, mask).length);
-        assertBytesEqual(concat(out.take()), reference(0x82, payload, mask), `${n} bytes, masked ${mask !== null}`);
+        assertBytesEqual(
+          concat(out.take()),
+          reference(0x82, payload, mask),
+          `${n} bytes, masked ${mask !== null}`,
+        );
       }
     }
   });

@@ -403,7 +403,11 @@ describe("split invariance", () => {
           const got = run(c, chunks, eager);
           const where = `${chunks.length} chunks, eager ${eager}`;
           assert.equal(sequenceProblem(got.raw), null, where);
-          assertDeepEqualBytes(comparable(got.events), comparable(reference.events), `events, ${where}`);
+          assertDeepEqualBytes(
+            comparable(got.events),
+            comparable(reference.events),
+            `events, ${where}`,
+          );
           assertDeepEqualBytes(got.output, reference.output, `output (hex), ${where}`);
         }
       }

@@ -11,11 +11,17 @@ import { acceptKey } from "../mod.ts";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `cond` until it holds; fails naming `what` (a string, or a function giving the state). */
-async function waitFor(cond: () => boolean, what: string | (() => string), ms = 5000): Promise<void> {
+async function waitFor(
+  cond: () => boolean,
+  what: string | (() => string),
+  ms = 5000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
+      throw new Error(
+        `Timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`,
+      );
     }
     await sleep(5);
   }
@@ -114,64 +120,94 @@ describe("Web Streams adapter", () => {
     }
   });
 
-  test("WebSocketStream: a paused reader stops the socket being read, so the sender is held back (bounded memory)", { timeout: 60_000 }, async () => {
-    const TOTAL = 400; // 25 MiB in 64 KiB messages
-    let sent = 0;
-    let senderDone = false;
-    /** The server socket while its sender waits for its output to drain, else null. */
-    let waiting: WebSocket | null = null;
-    const server = await streamServer(async (ws) => {
-      for (let i = 0; i < TOTAL && ws.readyState === 1; i++) {
-        ws.send(numbered(i));
-        sent++;
-        // The sender respects backpressure: it waits while more than 256 KiB are queued.
-        waiting = ws;
-        await ws.drained(256 * 1024);
-        waiting = null;
+  test(
+    "WebSocketStream: a paused reader stops the socket being read, so the sender is held back (bounded memory)",
+    { timeout: 60_000 },
+    async () => {
+      const TOTAL = 400; // 25 MiB in 64 KiB messages
+      let sent = 0;
+      let senderDone = false;
+      /** The server socket while its sender waits for its output to drain, else null. */
+      let waiting: WebSocket | null = null;
+      const server = await streamServer(async (ws) => {
+        for (let i = 0; i < TOTAL && ws.readyState === 1; i++) {
+          ws.send(numbered(i));
+          sent++;
+          // The sender respects backpressure: it waits while more than 256 KiB are queued.
+          waiting = ws;
+          await ws.drained(256 * 1024);
+          waiting = null;
+        }
+        senderDone = true;
+      });
+      const sockets: net.Socket[] = [];
+      let wss: ReturnType<typeof connectStream> | null = null;
+      try {
+        wss = connectStream(tcp(server.port, sockets), `ws://127.0.0.1:${server.port}/`, {
+          readableHighWaterMark: 4,
+        });
+        const { readable } = await wss.opened;
+        const reader = readable.getReader();
+        for (let i = 0; i < 5; i++) {
+          const { value } = await reader.read();
+          assert.equal(
+            new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(
+              0,
+            ),
+            i,
+          );
+        }
+        // Stop reading. Stalled means: the client's socket is no longer read (the reader's
+        // backpressure reached it), the server's socket takes no more (it needs a drain the
+        // kernel cannot give) and the sender waits in drained().
+        const client = sockets[0]!;
+        const state = () => {
+          const serverSocket = [...server.sockets][0];
+          return `client socket paused ${client.isPaused()}, server socket needs drain ${serverSocket?.writableNeedDrain}, sender waiting ${
+            waiting !== null
+          }, sent ${sent}, done ${senderDone}`;
+        };
+        const stalled = () =>
+          client.isPaused() && [...server.sockets][0]?.writableNeedDrain === true &&
+          waiting !== null;
+        await waitFor(
+          () => stalled() || senderDone,
+          () => `the sender to stall (${state()})`,
+          20_000,
+        );
+        const sentWhilePaused = sent;
+        assert.ok(stalled(), `the sender stalled while the reader was paused (${state()})`);
+        assert.ok(
+          sentWhilePaused < TOTAL / 2,
+          `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`,
+        );
+        // Read the rest: nothing lost or reordered.
+        for (let i = 5; i < TOTAL; i++) {
+          const { value } = await reader.read();
+          assert.equal(
+            new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(
+              0,
+            ),
+            i,
+          );
+        }
+        await waitFor(() => senderDone, "the sender to finish");
+        wss.close({ closeCode: 1000 });
+        await wss.closed;
+        console.log(
+          `# backpressure: ${sentWhilePaused} of ${TOTAL} 64 KiB messages sent while the reader paused`,
+        );
+      } finally {
+        wss?.closed.catch(() => {});
+        for (const s of sockets) s.destroy();
+        await server.close();
       }
-      senderDone = true;
-    });
-    const sockets: net.Socket[] = [];
-    let wss: ReturnType<typeof connectStream> | null = null;
-    try {
-      wss = connectStream(tcp(server.port, sockets), `ws://127.0.0.1:${server.port}/`, { readableHighWaterMark: 4 });
-      const { readable } = await wss.opened;
-      const reader = readable.getReader();
-      for (let i = 0; i < 5; i++) {
-        const { value } = await reader.read();
-        assert.equal(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(0), i);
-      }
-      // Stop reading. Stalled means: the client's socket is no longer read (the reader's
-      // backpressure reached it), the server's socket takes no more (it needs a drain the
-      // kernel cannot give) and the sender waits in drained().
-      const client = sockets[0]!;
-      const state = () => {
-        const serverSocket = [...server.sockets][0];
-        return `client socket paused ${client.isPaused()}, server socket needs drain ${serverSocket?.writableNeedDrain}, sender waiting ${waiting !== null}, sent ${sent}, done ${senderDone}`;
-      };
-      const stalled = () =>
-        client.isPaused() && [...server.sockets][0]?.writableNeedDrain === true && waiting !== null;
-      await waitFor(() => stalled() || senderDone, () => `the sender to stall (${state()})`, 20_000);
-      const sentWhilePaused = sent;
-      assert.ok(stalled(), `the sender stalled while the reader was paused (${state()})`);
-      assert.ok(sentWhilePaused < TOTAL / 2, `sent ${sentWhilePaused} of ${TOTAL} messages while the reader was paused`);
-      // Read the rest: nothing lost or reordered.
-      for (let i = 5; i < TOTAL; i++) {
-        const { value } = await reader.read();
-        assert.equal(new DataView((value as Uint8Array).buffer, (value as Uint8Array).byteOffset).getUint32(0), i);
-      }
-      await waitFor(() => senderDone, "the sender to finish");
-      wss.close({ closeCode: 1000 });
-      await wss.closed;
-      console.log(`# backpressure: ${sentWhilePaused} of ${TOTAL} 64 KiB messages sent while the reader paused`);
-    } finally {
-      wss?.closed.catch(() => {});
-      for (const s of sockets) s.destroy();
-      await server.close();
-    }
-  });
+    },
+  );
 
-  test("WebSocketStream: writes wait while the peer does not read (bounded memory)", { timeout: 60_000 }, async () => {
+  test("WebSocketStream: writes wait while the peer does not read (bounded memory)", {
+    timeout: 60_000,
+  }, async () => {
     const HIGH_WATER = 1 << 20;
     // A peer that completes the handshake and then stops reading.
     const peers: net.Socket[] = [];
@@ -184,7 +220,11 @@ describe("Web Streams adapter", () => {
         if (end < 0) return;
         socket.off("data", onData);
         const key = /sec-websocket-key: *(\S+)/i.exec(head.toString("latin1"))![1];
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
+        socket.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${
+            acceptKey(key)
+          }\r\n\r\n`,
+        );
         socket.pause();
       });
       socket.on("error", () => {});
@@ -194,7 +234,9 @@ describe("Web Streams adapter", () => {
     let wss: ReturnType<typeof connectStream> | null = null;
     try {
       const port = (server.address() as net.AddressInfo).port;
-      wss = connectStream(tcp(port, sockets), `ws://127.0.0.1:${port}/`, { writableHighWaterMark: HIGH_WATER });
+      wss = connectStream(tcp(port, sockets), `ws://127.0.0.1:${port}/`, {
+        writableHighWaterMark: HIGH_WATER,
+      });
       const { writable } = await wss.opened;
       const writer = writable.getWriter();
       let written = 0;
@@ -212,16 +254,28 @@ describe("Web Streams adapter", () => {
       // and a write is waiting.
       const client = sockets[0]!;
       const stalled = () => pending && client.writableNeedDrain;
-      await waitFor(() => stalled() || written === 1000, "a write to wait on a full socket", 20_000);
+      await waitFor(
+        () => stalled() || written === 1000,
+        "a write to wait on a full socket",
+        20_000,
+      );
       const stalledAt = written;
-      assert.ok(stalled(), `writes stalled (${written} written, socket needs drain ${client.writableNeedDrain})`);
+      assert.ok(
+        stalled(),
+        `writes stalled (${written} written, socket needs drain ${client.writableNeedDrain})`,
+      );
       // Every write that resolved is with the socket or within the high-water mark.
       assert.ok(
         stalledAt * 65536 <= client.bytesWritten + HIGH_WATER + 65536,
         `${stalledAt} writes of 64 KiB resolved, the socket took ${client.bytesWritten} bytes`,
       );
-      assert.ok(stalledAt < 500, `${stalledAt} of 1000 64 KiB writes completed while the peer did not read`);
-      console.log(`# backpressure: ${stalledAt} of 1000 64 KiB writes completed while the peer did not read`);
+      assert.ok(
+        stalledAt < 500,
+        `${stalledAt} of 1000 64 KiB writes completed while the peer did not read`,
+      );
+      console.log(
+        `# backpressure: ${stalledAt} of 1000 64 KiB writes completed while the peer did not read`,
+      );
     } finally {
       wss?.closed.catch(() => {});
       wss?.close();

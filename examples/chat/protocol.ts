@@ -90,7 +90,14 @@ export type ErrorCode =
 
 /** Everything the server sends. */
 export type ServerMessage =
-  | { type: "hello"; room: string; instance: string; version: Version; users: User[]; limits: Limits }
+  | {
+    type: "hello";
+    room: string;
+    instance: string;
+    version: Version;
+    users: User[];
+    limits: Limits;
+  }
   | {
     type: "welcome";
     nick: string;

@@ -75,9 +75,15 @@ export interface ChatRoomOptions {
 }
 
 /** The close code and reason a flooding client gets. */
-export const RATE_LIMIT_CLOSE: { code: number; reason: string } = { code: 4008, reason: "Too many messages" };
+export const RATE_LIMIT_CLOSE: { code: number; reason: string } = {
+  code: 4008,
+  reason: "Too many messages",
+};
 /** The close code and reason every client gets when the server shuts down. */
-export const SHUTDOWN_CLOSE: { code: number; reason: string } = { code: 1000, reason: "Server is shutting down" };
+export const SHUTDOWN_CLOSE: { code: number; reason: string } = {
+  code: 1000,
+  reason: "Server is shutting down",
+};
 
 // Letters and digits of any script, and `_ - .`; no spaces, no punctuation that looks like markup.
 const NICK_CHARS = /^[\p{L}\p{N}_.-]+$/u;
@@ -136,7 +142,9 @@ export class ChatRoom {
   /** The presence list: joined members, sorted by nickname. */
   get users(): User[] {
     const users: User[] = [];
-    for (const m of this.#members) if (m.nick !== null) users.push({ nick: m.nick, version: m.version });
+    for (const m of this.#members) {
+      if (m.nick !== null) users.push({ nick: m.nick, version: m.version });
+    }
     return users.sort((a, b) => a.nick.localeCompare(b.nick));
   }
 
@@ -185,7 +193,11 @@ export class ChatRoom {
    * @param reason Close reason.
    * @param timeout Longest wait, ms.
    */
-  async closeAll(code: number = SHUTDOWN_CLOSE.code, reason: string = SHUTDOWN_CLOSE.reason, timeout = 2000): Promise<void> {
+  async closeAll(
+    code: number = SHUTDOWN_CLOSE.code,
+    reason: string = SHUTDOWN_CLOSE.reason,
+    timeout = 2000,
+  ): Promise<void> {
     const closed: Promise<void>[] = [];
     for (const m of [...this.#members]) {
       closed.push(new Promise((resolve) => m.socket.addEventListener("close", () => resolve())));
@@ -211,13 +223,20 @@ export class ChatRoom {
     } catch {
       return this.#error(m, "BAD_JSON", "Message is not valid JSON");
     }
-    if (typeof msg !== "object" || msg === null || Array.isArray(msg) || typeof (msg as { type?: unknown }).type !== "string") {
+    if (
+      typeof msg !== "object" || msg === null || Array.isArray(msg) ||
+      typeof (msg as { type?: unknown }).type !== "string"
+    ) {
       return this.#error(m, "BAD_MESSAGE", 'Message must be a JSON object with a "type"');
     }
     const { type } = msg as { type: string };
     if (type === "join") return this.#join(m, (msg as { nick?: unknown }).nick);
     if (type === "message") return this.#say(m, (msg as { text?: unknown }).text);
-    this.#error(m, "UNKNOWN_TYPE", `Unknown message type ${JSON.stringify(type.slice(0, 40))}: use "join" or "message"`);
+    this.#error(
+      m,
+      "UNKNOWN_TYPE",
+      `Unknown message type ${JSON.stringify(type.slice(0, 40))}: use "join" or "message"`,
+    );
   }
 
   /** The token bucket: whether this message may go on; warns, then closes, a flooding client. */
@@ -253,10 +272,18 @@ export class ChatRoom {
     const nick = raw.trim().normalize("NFC");
     const length = [...nick].length;
     if (length === 0 || length > this.limits.maxNick) {
-      return this.#error(m, "NICK_INVALID", `Nickname must be 1 to ${this.limits.maxNick} characters`);
+      return this.#error(
+        m,
+        "NICK_INVALID",
+        `Nickname must be 1 to ${this.limits.maxNick} characters`,
+      );
     }
     if (!NICK_CHARS.test(nick)) {
-      return this.#error(m, "NICK_INVALID", 'Nickname may only contain letters, digits, "_", "-" and "."');
+      return this.#error(
+        m,
+        "NICK_INVALID",
+        'Nickname may only contain letters, digits, "_", "-" and "."',
+      );
     }
     const key = nick.toLowerCase();
     for (const other of this.#members) {
@@ -285,9 +312,20 @@ export class ChatRoom {
     const text = raw.trim();
     if (text === "") return this.#error(m, "EMPTY", "Message is empty");
     if (text.length > this.limits.maxText) {
-      return this.#error(m, "TOO_LONG", `Message is too long: ${text.length} characters, at most ${this.limits.maxText}`);
+      return this.#error(
+        m,
+        "TOO_LONG",
+        `Message is too long: ${text.length} characters, at most ${this.limits.maxText}`,
+      );
     }
-    const message: ChatMessage = { type: "message", id: this.#nextId++, nick: m.nick, text, time: this.#now(), version: m.version };
+    const message: ChatMessage = {
+      type: "message",
+      id: this.#nextId++,
+      nick: m.nick,
+      text,
+      time: this.#now(),
+      version: m.version,
+    };
     this.#history.push(message);
     if (this.#history.length > this.#historySize) this.#history.shift();
     this.#broadcast(message, null);
@@ -383,10 +421,15 @@ export interface ChatServer {
  * @param options Where to listen, the room's limits.
  * @returns The running server, once listening.
  */
-export async function startChat(serve: Serve, options: ChatServerOptions = {}): Promise<ChatServer> {
+export async function startChat(
+  serve: Serve,
+  options: ChatServerOptions = {},
+): Promise<ChatServer> {
   const room = new ChatRoom(options);
   const path = options.path ?? "/ws";
-  const page = pageAnswer(options.page ?? readFileSync(new URL("./index.html", import.meta.url), "utf8"));
+  const page = pageAnswer(
+    options.page ?? readFileSync(new URL("./index.html", import.meta.url), "utf8"),
+  );
   const server = serve({
     port: options.port ?? 8080,
     hostname: options.hostname ?? "127.0.0.1",
@@ -422,7 +465,10 @@ function pageAnswer(html: string): HttpAnswer {
     [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))]
       .map((m) => `'sha256-${createHash("sha256").update(m[1]!).digest("base64")}'`)
       .join(" ");
-  const csp = `default-src 'none'; script-src ${hashes("script") || "'none'"}; style-src ${hashes("style") || "'none'"}; ` +
+  const csp =
+    `default-src 'none'; script-src ${hashes("script") || "'none'"}; style-src ${
+      hashes("style") || "'none'"
+    }; ` +
     "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
   return {
     status: 200,
@@ -438,16 +484,26 @@ function pageAnswer(html: string): HttpAnswer {
 }
 
 function answerHttp(request: HttpRequestHead, page: HttpAnswer, wsPath: string): HttpAnswer {
-  const text = (status: number, body: string, headers: Record<string, string> = {}): HttpAnswer => ({
+  const text = (
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ): HttpAnswer => ({
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
     body: `${body}\n`,
   });
-  if (request.method !== "GET" && request.method !== "HEAD") return text(405, "Method Not Allowed", { allow: "GET, HEAD" });
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return text(405, "Method Not Allowed", { allow: "GET, HEAD" });
+  }
   const q = request.target.indexOf("?");
   const path = q < 0 ? request.target : request.target.slice(0, q);
   if (path === "/" || path === "/index.html") return page;
-  if (path === wsPath) return text(426, "This is the chat's WebSocket endpoint: connect with a WebSocket client", { upgrade: "websocket" });
+  if (path === wsPath) {
+    return text(426, "This is the chat's WebSocket endpoint: connect with a WebSocket client", {
+      upgrade: "websocket",
+    });
+  }
   return text(404, "Not Found");
 }
 
@@ -466,13 +522,23 @@ export async function main(serve: Serve, runtime: string): Promise<void> {
   }
   let chat: ChatServer;
   try {
-    chat = await startChat(serve, { port, hostname, log: (line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`) });
+    chat = await startChat(serve, {
+      port,
+      hostname,
+      log: (line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`),
+    });
   } catch (error) {
-    console.error(`Cannot start the chat on ${hostname}:${port}: ${(error as Error).message} (set PORT to use another port)`);
+    console.error(
+      `Cannot start the chat on ${hostname}:${port}: ${
+        (error as Error).message
+      } (set PORT to use another port)`,
+    );
     process.exit(1);
   }
   console.log(`omniws chat on ${runtime}: open ${chat.url} in a browser`);
-  console.log(`WebSocket endpoint ${chat.wsUrl} (RFC 6455, hybi-07/08, hixie-76 and hixie-75 clients)`);
+  console.log(
+    `WebSocket endpoint ${chat.wsUrl} (RFC 6455, hybi-07/08, hixie-76 and hixie-75 clients)`,
+  );
   const stop = (): void => {
     console.log("Closing every connection…");
     const forced = setTimeout(() => process.exit(0), 3000);
