@@ -13,14 +13,20 @@ import type { ExtensionFactory } from "../core/extension.ts";
 import { permessageDeflate } from "../extensions/permessage_deflate.ts";
 import type { HeaderInit } from "../handshake/_head.ts";
 import type { WebSocketVersion } from "../handshake/rfc6455.ts";
+import type { ConnectionEvent } from "../core/connection.ts";
 import { Driver, type DriverHandlers, type DriverOptions, type Transport } from "./_driver.ts";
+import type { AdapterError } from "./_errors.ts";
 
-/** Where a client connects. */
-export interface ConnectTarget {
+/** Where a connection is dialed: the WebSocket server, or a proxy on the way to it. */
+export interface DialTarget {
   /** Host name or IP address (IPv6 without brackets). */
   hostname: string;
   /** TCP port. */
   port: number;
+}
+
+/** Where a client connects. */
+export interface ConnectTarget extends DialTarget {
   /** Whether to speak TLS (`wss:`). */
   tls: boolean;
 }
@@ -37,15 +43,63 @@ export interface TransportSink {
   drained(): void;
 }
 
+/** How {@linkcode Connector.startTls} starts TLS: the server it is for, and what to trust. */
+export interface TlsStartOptions {
+  /**
+   * The server's host name or IP address (IPv6 without brackets): sent as SNI when it is a
+   * name, checked against the certificate, and named in errors with `port`.
+   */
+  hostname: string;
+  /** The server's port, named in errors (the dialed port may be a proxy's). */
+  port: number;
+  /** PEM certificates to trust besides the system's. */
+  ca?: string | string[];
+  /**
+   * `false` accepts a certificate that does not verify (tests, self-signed servers). Node and
+   * Bun honour it; Deno's own TLS (2.9) has no such option per connection, so there it is
+   * ignored and only the process-wide `--unsafely-ignore-certificate-errors` flag helps.
+   */
+  rejectUnauthorized?: boolean;
+}
+
 /**
- * Opens a connection for the client: resolves with the transport once connected (TLS
- * handshake included), rejects with a clear error when refused or when TLS fails.
+ * A connection a {@linkcode Connector} opened, no WebSocket driver on it yet: plain after
+ * `dial`, encrypted after `startTls`. Its raw `read` and `write` carry an exchange that must
+ * come first (a proxy's CONNECT or SOCKS5 handshake); then `startTls` or `transport` takes it
+ * over, and it must no longer be read, written or closed through this handle, except that
+ * `close()` still aborts a `startTls` in progress. Read only as much as the exchange needs
+ * (these protocols have the server wait for the client, so nothing follows the proxy's reply);
+ * bytes received and not read go to the transport's sink.
  */
-export type Connector = (
-  target: ConnectTarget,
-  sink: TransportSink,
-  tls: unknown,
-) => Promise<Transport>;
+export interface Dialed {
+  /** The next bytes received, or `null` once the peer ended its side; rejects if it failed. */
+  read(): Promise<Uint8Array | null>;
+  /** Write bytes; resolves once the runtime took them all, rejects if the connection failed. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Close the connection (and abort a `startTls` in progress on it). */
+  close(): void;
+}
+
+/**
+ * How an adapter opens a client's connection, in the three steps that leave room for a proxy
+ * between the TCP connect and TLS: {@linkcode Connector.dial}, optionally
+ * {@linkcode Connector.startTls}, then {@linkcode Connector.transport}.
+ *
+ * Errors are `AdapterError`s naming the address: `ERR_CONNECT`
+ * (`Cannot connect to HOST:PORT: <why>`) from `dial`, `ERR_TLS`
+ * (`Cannot connect to HOST:PORT: TLS handshake failed: <why>`) from `startTls`.
+ */
+export interface Connector {
+  /** Open a TCP connection; resolves once connected. */
+  dial(target: DialTarget): Promise<Dialed>;
+  /**
+   * Start TLS over a dialed connection, which this takes over; resolves with the encrypted
+   * connection once the handshake (certificate check included) succeeded.
+   */
+  startTls(dialed: Dialed, options: TlsStartOptions): Promise<Dialed>;
+  /** Drive the final connection (plain or TLS) as a transport reporting to `sink`. */
+  transport(dialed: Dialed, sink: TransportSink): Transport;
+}
 
 /** Options of the client `WebSocket` beyond the standard's two arguments. */
 export interface WebSocketOptions extends Omit<ConnectionOptions, "streamMessages">, DriverOptions {
@@ -145,7 +199,7 @@ export function parseClientUrl(
  * @param protocols Subprotocols to offer, most preferred first.
  * @param options Headers, origin, version, extensions, limits, timeouts, TLS options.
  * @param handlers Where the driver reports.
- * @param connector How the adapter opens a TCP or TLS connection.
+ * @param connector How the adapter dials, starts TLS and drives the connection.
  */
 export function startClient(
   url: string | URL,
@@ -166,18 +220,85 @@ export function startClient(
     protocols: checked.protocols,
     secure,
   });
-  const driver = new Driver(conn, handlers, options);
+  const opening = new Opening(handlers);
+  const driver = new Driver(conn, opening, options);
   const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
   const port = parsed.port === "" ? (secure ? 443 : 80) : Number(parsed.port);
-  connector({ hostname, port, tls: secure }, driver, options.tls).then(
-    (transport) => {
-      if (conn.state === "closed") transport.close();
-      else driver.attach(transport);
-    },
+  const tls = secure ? { hostname, port, ...options.tls } : null;
+  open(connector, { hostname, port }, tls, driver, opening).catch(
     (error: unknown) => driver.fail(error instanceof Error ? error : new Error(String(error))),
   );
   driver.pump();
   return { href: checked.href, origin: checked.origin, driver };
+}
+
+/**
+ * Dial, start TLS for `wss:`, and attach the transport. A connection the driver closed meanwhile
+ * (a timeout, `close()`) is closed: at once through `opening` while a step is in progress, else
+ * when the step that opened it ends.
+ */
+async function open(
+  connector: Connector,
+  target: DialTarget,
+  tls: TlsStartOptions | null,
+  driver: Driver,
+  opening: Opening,
+): Promise<void> {
+  let dialed = await connector.dial(target);
+  if (opening.done) return dialed.close();
+  if (tls !== null) {
+    opening.pending = dialed;
+    dialed = await connector.startTls(dialed, tls);
+    opening.pending = null;
+    if (opening.done) return dialed.close();
+  }
+  driver.attach(connector.transport(dialed, driver));
+}
+
+/**
+ * The client's handlers as the driver reports to them, passed on, with one addition: once the
+ * connection closed (a timeout, `close()`, a failure) while TLS is being started, the connection
+ * under it is closed at once rather than left to the server.
+ */
+class Opening implements DriverHandlers {
+  readonly #handlers: DriverHandlers;
+  /** The connection closed: what opens from now on is closed. */
+  done = false;
+  /** The dialed connection a `startTls` in progress runs over. */
+  pending: Dialed | null = null;
+
+  constructor(handlers: DriverHandlers) {
+    this.#handlers = handlers;
+  }
+
+  event(event: ConnectionEvent): void {
+    if (event.type === "close") this.#abandon();
+    this.#handlers.event(event);
+  }
+
+  failure(error: AdapterError): void {
+    this.#handlers.failure(error);
+  }
+
+  drained(): void {
+    this.#handlers.drained();
+  }
+
+  uncaught(error: unknown): void {
+    this.#handlers.uncaught(error);
+  }
+
+  closed(): void {
+    this.#abandon();
+    this.#handlers.closed?.();
+  }
+
+  #abandon(): void {
+    this.done = true;
+    const pending = this.pending;
+    this.pending = null;
+    pending?.close();
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Bun adapter: servers on `Bun.listen` (TCP or TLS), and a browser-compatible `WebSocket` client
- * on `Bun.connect`.
+ * on `Bun.connect` (and `upgradeTLS` for `wss:`).
  *
  * Bun's sockets are callback based: one handler object per listener receives `open`, `data`,
  * `drain`, `end` and `close` for every connection, and `socket.write()` hands to the kernel what
@@ -68,12 +68,8 @@ import {
   ServerSessions,
   type WebSocketServer,
 } from "./_session.ts";
-import {
-  type Connector,
-  type TransportSink,
-  type WebSocket as WebSocketClass,
-  withConnector,
-} from "./_websocket.ts";
+import type { Connector, Dialed, TransportSink } from "./_client.ts";
+import { type WebSocket as WebSocketClass, withConnector } from "./_websocket.ts";
 import {
   streamWithConnector,
   type WebSocketStream as WebSocketStreamClass,
@@ -87,7 +83,7 @@ export { AdapterError } from "./_errors.ts";
 // without bun-types (and loads, without running, on Deno and Node).
 interface BunSocket {
   /** What `Bun.connect({ data })` set, or what the adapter stored at `open`. */
-  data: BunTransport | undefined;
+  data: SocketOwner | undefined;
   /** Bytes handed to the kernel (or TLS), possibly fewer than given; -1 once closed. */
   write(data: Uint8Array): number;
   /** Half-close: send a FIN, keep reading. */
@@ -99,6 +95,22 @@ interface BunSocket {
   pause(): void;
   resume(): void;
   setNoDelay?(noDelay?: boolean): boolean;
+  /** Start TLS over this socket: the raw socket and the TLS socket (Bun 1.4). */
+  upgradeTLS(options: {
+    data: SocketOwner;
+    tls: BunClientTls;
+    socket: BunSocketHandler;
+  }): [BunSocket, BunSocket];
+}
+/** What a socket reports to: its transport, or a client's connection being opened. */
+interface SocketOwner {
+  opened(s: BunSocket): void;
+  onData(chunk: Uint8Array): void;
+  flush(onDrain?: boolean): void;
+  onEnd(): void;
+  onClose(error?: Error): void;
+  onError(error: Error): void;
+  onHandshake(s: BunSocket, success: boolean, authorizationError: Error | null): void;
 }
 interface BunSocketHandler {
   open?(socket: BunSocket): void;
@@ -126,8 +138,7 @@ interface BunNamespace {
     hostname: string;
     port: number;
     allowHalfOpen?: boolean;
-    tls?: { serverName: string; ca?: string | string[]; rejectUnauthorized?: boolean };
-    data?: BunTransport;
+    data?: SocketOwner;
     socket: BunSocketHandler;
   }): Promise<BunSocket>;
 }
@@ -206,52 +217,252 @@ export function serve(options: ServeOptions, handler: ConnectionHandler): WebSoc
   };
 }
 
-const connector: Connector = (target, sink, tls) =>
-  new Promise<Transport>((resolve, reject) => {
-    const { hostname, port } = target;
-    const where = `Cannot connect to ${hostname}:${port}`;
-    const transport = new BunTransport(sink);
-    // TLS: a failure once TCP is connected is the TLS handshake's.
-    let tcpConnected = false;
-    transport.connecting = {
+/** Bun's TLS options of a client socket. */
+interface BunClientTls {
+  serverName: string;
+  ca?: string | string[];
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * A Bun socket a client dialed (or upgraded to TLS), not yet driven: the socket's `data` until
+ * a transport takes it over. It settles the step under way (connect or TLS handshake), keeps
+ * what arrives for `read` (reading pauses while a chunk waits), and writes on at each `drain`.
+ */
+class BunDialed implements Dialed, SocketOwner {
+  socket: BunSocket | null = null;
+  /** The step under way: `dial`'s connect or `startTls`'s handshake. */
+  settling: { resolve(d: BunDialed): void; reject(reason: Error): void } | null = null;
+  /** A TLS handshake is the step under way (its failures are TLS failures). */
+  readonly tls: boolean;
+  /** Upgraded to TLS: the TLS socket's own handle reports from now on. */
+  #handedOver = false;
+  #chunks: Uint8Array[] = [];
+  #ended = false;
+  #error: Error | null = null;
+  #reader: { resolve(c: Uint8Array | null): void; reject(e: Error): void } | null = null;
+  #writes: { bytes: Uint8Array; resolve(): void; reject(e: Error): void }[] = [];
+
+  constructor(tls: boolean) {
+    this.tls = tls;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk !== undefined) return Promise.resolve(chunk);
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    this.socket?.resume();
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#error !== null) return Promise.reject(this.#error);
+    return new Promise<void>((resolve, reject) => {
+      this.#writes.push({ bytes, resolve, reject });
+      if (this.#writes.length === 1) this.flush();
+    });
+  }
+
+  close(): void {
+    this.#handedOver = true;
+    this.#fail(new Error("Connection closed"));
+    try {
+      this.socket?.terminate();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Stop reporting: the socket is upgraded to TLS, or a transport takes it over. */
+  handOver(): Uint8Array[] {
+    this.#handedOver = true;
+    const rest = this.#chunks;
+    this.#chunks = [];
+    return rest;
+  }
+
+  opened(s: BunSocket): void {
+    this.socket = s;
+  }
+
+  onHandshake(s: BunSocket, success: boolean, authorizationError: Error | null): void {
+    if (this.settling === null) return;
+    if (success) {
+      const pending = this.settling;
+      this.settling = null;
+      this.socket = s;
+      return pending.resolve(this);
+    }
+    const reason = authorizationError?.message ?? "unknown error";
+    this.#settleFailed(new Error(`TLS handshake failed: ${reason}`, { cause: authorizationError }));
+    try {
+      s.terminate();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.#handedOver) return;
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const reader = this.#reader;
+    this.#reader = null;
+    if (reader !== null) return reader.resolve(bytes);
+    this.#chunks.push(bytes);
+    this.socket?.pause();
+  }
+
+  flush(): void {
+    const s = this.socket;
+    if (s === null || this.#handedOver) return;
+    while (this.#writes.length > 0) {
+      const w = this.#writes[0];
+      const n = s.write(w.bytes);
+      if (n < 0) return this.#fail(new Error("Connection closed"));
+      if (n < w.bytes.length) {
+        w.bytes = w.bytes.subarray(n);
+        return;
+      }
+      this.#writes.shift();
+      w.resolve();
+    }
+  }
+
+  onEnd(): void {
+    if (this.settling !== null) {
+      return this.#settleFailed(new Error("Connection closed during the TLS handshake"));
+    }
+    if (this.#handedOver) return;
+    this.#ended = true;
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.resolve(null);
+  }
+
+  onClose(error?: Error): void {
+    if (this.settling !== null) {
+      return this.#settleFailed(error ?? new Error("Connection closed during the TLS handshake"));
+    }
+    if (this.#handedOver) return;
+    if (error !== undefined && error !== null) this.#fail(error);
+    else this.onEnd();
+    this.#handedOver = true;
+  }
+
+  onError(error: Error): void {
+    if (this.settling !== null) return this.#settleFailed(error);
+    if (!this.#handedOver) this.#fail(error);
+  }
+
+  /** The step under way failed: its promise rejects, with Bun's error code in the message. */
+  #settleFailed(error: unknown): void {
+    const pending = this.settling;
+    this.settling = null;
+    this.#handedOver = true;
+    if (pending === null) return;
+    const e = error instanceof Error ? error : new Error(String(error));
+    const code = (e as { code?: unknown }).code;
+    pending.reject(
+      typeof code === "string" && !e.message.includes(code)
+        ? new Error(`${e.message} (${code})`, { cause: e })
+        : e,
+    );
+  }
+
+  #fail(error: Error): void {
+    this.#error ??= error;
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.reject(error);
+    for (const w of this.#writes.splice(0)) w.reject(error);
+  }
+}
+
+function bunDialed(dialed: Dialed): BunDialed {
+  if (dialed instanceof BunDialed) return dialed;
+  throw new TypeError("This connection was not dialed by the Bun adapter");
+}
+
+/** Settle a step of `dialed` (`where` names the address), as an `AdapterError` if it fails. */
+function settle(dialed: BunDialed, hostname: string, port: number): Promise<BunDialed> {
+  return new Promise<BunDialed>((resolve, reject) => {
+    dialed.settling = {
       resolve,
       reject: (reason) =>
         reject(
           new AdapterError(
-            target.tls && tcpConnected ? "ERR_TLS" : "ERR_CONNECT",
-            `${where}: ${reason.message}`,
+            dialed.tls ? "ERR_TLS" : "ERR_CONNECT",
+            `Cannot connect to ${hostname}:${port}: ${reason.message}`,
             { cause: reason, hostname, port },
           ),
         ),
     };
-    const options = tls as { ca?: string | string[]; rejectUnauthorized?: boolean } | undefined;
-    const tlsOptions: { serverName: string; ca?: string | string[]; rejectUnauthorized?: boolean } =
-      {
-        serverName: target.hostname,
-      };
-    if (options?.ca !== undefined) tlsOptions.ca = options.ca;
-    if (options?.rejectUnauthorized !== undefined) {
-      tlsOptions.rejectUnauthorized = options.rejectUnauthorized;
-    }
+  });
+}
+
+/**
+ * Bun's client connections: `Bun.connect`, then `socket.upgradeTLS()` for `wss:` (or after a
+ * proxy's exchange), whose `handshake` callback settles the TLS step.
+ */
+const connector: Connector = {
+  dial({ hostname, port }) {
+    const dialed = new BunDialed(false);
+    const settled = settle(dialed, hostname, port);
     let connecting: Promise<BunSocket>;
     try {
       connecting = bun().connect({
-        hostname: target.hostname,
-        port: target.port,
+        hostname,
+        port,
         allowHalfOpen: true,
-        ...(target.tls ? { tls: tlsOptions } : {}),
-        data: transport,
+        data: dialed,
         socket: HANDLER,
       });
     } catch (error) {
-      return transport.connectFailed(error);
+      dialed.onError(error instanceof Error ? error : new Error(String(error)));
+      return settled;
     }
-    // TCP: connected now. TLS: the `handshake` callback settles it.
-    connecting.then((s) => {
-      tcpConnected = true;
-      if (!target.tls) transport.connected(s);
-    }, (error: unknown) => transport.connectFailed(error));
-  });
+    connecting.then(
+      (s) => {
+        const pending = dialed.settling;
+        dialed.settling = null;
+        dialed.socket = s;
+        pending?.resolve(dialed);
+      },
+      (error: unknown) => dialed.onError(error instanceof Error ? error : new Error(String(error))),
+    );
+    return settled;
+  },
+
+  startTls(dialed, { hostname, port, ca, rejectUnauthorized }) {
+    const raw = bunDialed(dialed);
+    const upgraded = new BunDialed(true);
+    const settled = settle(upgraded, hostname, port);
+    const tls: BunClientTls = { serverName: hostname };
+    if (ca !== undefined) tls.ca = ca;
+    if (rejectUnauthorized !== undefined) tls.rejectUnauthorized = rejectUnauthorized;
+    try {
+      raw.handOver();
+      const [, tlsSocket] = raw.socket!.upgradeTLS({ data: upgraded, tls, socket: HANDLER });
+      upgraded.socket = tlsSocket;
+      raw.socket = tlsSocket;
+    } catch (error) {
+      upgraded.onError(error instanceof Error ? error : new Error(String(error)));
+    }
+    return settled;
+  },
+
+  transport(dialed, sink) {
+    const d = bunDialed(dialed);
+    const rest = d.handOver();
+    const transport = new BunTransport(sink);
+    transport.opened(d.socket!);
+    d.socket!.resume();
+    // Bytes that arrived and were not read: delivered once the driver has its transport.
+    if (rest.length > 0) queueMicrotask(() => rest.forEach((c) => transport.onData(c)));
+    return transport;
+  },
+};
 
 /** A browser-compatible WebSocket client on Bun's sockets. */
 export const WebSocket: typeof WebSocketClass = withConnector(connector);
@@ -292,9 +503,7 @@ const HANDLER: BunSocketHandler = {
 };
 
 /** A Bun socket as a {@linkcode Transport}: an ordered queue behind partial writes, gathered. */
-class BunTransport implements Transport {
-  /** Set while a client connection is being opened: settles the connector's promise. */
-  connecting: { resolve(t: Transport): void; reject(reason: Error): void } | null = null;
+class BunTransport implements Transport, SocketOwner {
   #socket: BunSocket | null = null;
   readonly #sink: TransportSink;
   /** Bytes not yet taken by the socket: `#queue[#head]` from `#offset` on, then the rest. */
@@ -368,42 +577,8 @@ class BunTransport implements Transport {
     s.data = this;
   }
 
-  /** A client's connection is ready for the handshake. */
-  connected(s: BunSocket): void {
-    this.#socket = s;
-    const pending = this.connecting;
-    this.connecting = null;
-    pending?.resolve(this);
-  }
-
-  /** A client's connection could not be opened. */
-  connectFailed(error: unknown): void {
-    const pending = this.connecting;
-    this.connecting = null;
-    this.#closed = true;
-    if (pending === null) return;
-    const e = error instanceof Error ? error : new Error(String(error));
-    const code = (e as { code?: unknown }).code;
-    pending.reject(
-      typeof code === "string" && !e.message.includes(code)
-        ? new Error(`${e.message} (${code})`, { cause: e })
-        : e,
-    );
-  }
-
-  onHandshake(s: BunSocket, success: boolean, authorizationError: Error | null): void {
-    if (this.connecting === null) {
-      // Server side: a failed TLS handshake ends in `close`, which ends the session.
-      return;
-    }
-    if (success) return this.connected(s);
-    const reason = authorizationError?.message ?? "unknown error";
-    this.connectFailed(new Error(`TLS handshake failed: ${reason}`, { cause: authorizationError }));
-    try {
-      s.terminate();
-    } catch {
-      // Already closed.
-    }
+  onHandshake(): void {
+    // Server side: a failed TLS handshake ends in `close`, which ends the session.
   }
 
   onData(chunk: Uint8Array): void {
@@ -414,18 +589,12 @@ class BunTransport implements Transport {
   }
 
   onEnd(): void {
-    if (this.connecting !== null) {
-      return this.connectFailed(new Error("Connection closed during the TLS handshake"));
-    }
     if (this.#closed || this.#ended) return;
     this.#ended = true;
     this.#sink.receiveEnd();
   }
 
   onClose(error?: Error): void {
-    if (this.connecting !== null) {
-      return this.connectFailed(error ?? new Error("Connection closed during the TLS handshake"));
-    }
     if (this.#closed) return;
     if (error !== undefined && error !== null) this.onError(error);
     else this.onEnd();
@@ -433,7 +602,6 @@ class BunTransport implements Transport {
   }
 
   onError(error: Error): void {
-    if (this.connecting !== null) return this.connectFailed(error);
     if (this.#closed) return;
     this.#sink.fail(new Error(`Connection failed: ${error.message}`, { cause: error }));
   }

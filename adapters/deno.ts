@@ -1,6 +1,6 @@
 /**
  * Deno adapter: servers on `Deno.listen`, and a browser-compatible `WebSocket` client on
- * `Deno.connect` / `Deno.connectTls`.
+ * `Deno.connect` / `Deno.startTls`.
  *
  * `wss:` servers run on Deno's `node:tls` (the Node adapter's server), not `Deno.listenTls`:
  * a `Deno.listenTls` connection closed before its TLS handshake finished keeps its TCP socket
@@ -38,12 +38,8 @@ import {
   ServerSessions,
   type WebSocketServer,
 } from "./_session.ts";
-import {
-  type Connector,
-  type TransportSink,
-  type WebSocket as WebSocketClass,
-  withConnector,
-} from "./_websocket.ts";
+import type { Connector, Dialed, TransportSink } from "./_client.ts";
+import { type WebSocket as WebSocketClass, withConnector } from "./_websocket.ts";
 import {
   streamWithConnector,
   type WebSocketStream as WebSocketStreamClass,
@@ -74,7 +70,7 @@ interface DenoNamespace {
   addSignalListener(signal: "SIGWINCH", handler: () => void): void;
   removeSignalListener(signal: "SIGWINCH", handler: () => void): void;
   connect(options: { hostname: string; port: number }): Promise<DenoConn>;
-  connectTls(options: { hostname: string; port: number; caCerts?: string[] }): Promise<DenoConn>;
+  startTls(conn: DenoConn, options: { hostname: string; caCerts?: string[] }): Promise<DenoConn>;
 }
 
 const deno = (): DenoNamespace => (globalThis as unknown as { Deno: DenoNamespace }).Deno;
@@ -285,45 +281,87 @@ function serveTls(options: ServeOptions, handler: ConnectionHandler): WebSocketS
   };
 }
 
-const connector: Connector = async (target, sink, tls) => {
-  // The client's `tls: { ca }` option, named as on Node and Bun.
-  const ca = (tls as { ca?: string | string[] } | undefined)?.ca;
-  const caCerts = ca === undefined ? undefined : Array.isArray(ca) ? ca : [ca];
-  let conn: DenoConn;
-  try {
-    conn = target.tls
-      ? await deno().connectTls({
-        hostname: target.hostname,
-        port: target.port,
-        ...(caCerts ? { caCerts } : {}),
-      })
-      : await deno().connect({ hostname: target.hostname, port: target.port });
-  } catch (error) {
-    const { hostname, port } = target;
-    throw new AdapterError(
-      "ERR_CONNECT",
-      `Cannot connect to ${hostname}:${port}: ${(error as Error).message}`,
-      { cause: error, hostname, port },
-    );
+/** Deno's slice of a TCP connection a client dialed, or of its TLS connection. */
+class DenoDialed implements Dialed {
+  readonly conn: DenoConn;
+  /** The TLS connection a `startTls` in progress made of this one: `close()` closes it too. */
+  upgrading: DenoConn | null = null;
+  #closed = false;
+
+  constructor(conn: DenoConn) {
+    this.conn = conn;
   }
-  conn.setNoDelay?.(true);
-  // Deno.connectTls resolves once TCP is connected; the TLS handshake finishes (or fails, as
-  // for an unknown issuer) later, so the transport waits for it before reading and writing.
-  const handshake = target.tls ? conn.handshake?.() : undefined;
-  if (handshake === undefined) return new DenoTransport(conn, sink);
-  return new DenoTransport(
-    conn,
-    sink,
-    handshake.then(() => {}, (error: unknown) => {
-      const { hostname, port } = target;
+
+  async read(): Promise<Uint8Array | null> {
+    const buf = new Uint8Array(MAX_READ);
+    const n = await this.conn.read(buf);
+    return n === null ? null : buf.slice(0, n);
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.upgrading !== null) closeQuietly(this.upgrading);
+    closeQuietly(this.conn);
+  }
+}
+
+function denoDialed(dialed: Dialed): DenoDialed {
+  if (dialed instanceof DenoDialed) return dialed;
+  throw new TypeError("This connection was not dialed by the Deno adapter");
+}
+
+/**
+ * Deno's client connections: `Deno.connect`, then `Deno.startTls` for `wss:` (or after a
+ * proxy's exchange). Deno 2.9's TLS has no per-connection way to accept a certificate that does
+ * not verify (`StartTlsOptions` has `caCerts` and `unsafelyDisableHostnameVerification` only),
+ * so `rejectUnauthorized: false` is not honoured here: trust the certificate with `ca`, or run
+ * with `--unsafely-ignore-certificate-errors`.
+ */
+const connector: Connector = {
+  async dial({ hostname, port }) {
+    let conn: DenoConn;
+    try {
+      conn = await deno().connect({ hostname, port });
+    } catch (error) {
+      throw new AdapterError(
+        "ERR_CONNECT",
+        `Cannot connect to ${hostname}:${port}: ${(error as Error).message}`,
+        { cause: error, hostname, port },
+      );
+    }
+    conn.setNoDelay?.(true);
+    return new DenoDialed(conn);
+  },
+
+  async startTls(dialed, { hostname, port, ca }) {
+    const raw = denoDialed(dialed);
+    const caCerts = ca === undefined ? undefined : Array.isArray(ca) ? ca : [ca];
+    try {
+      // Deno.startTls resolves before the handshake; `handshake()` finishes it, or fails (an
+      // unknown issuer: "invalid peer certificate: UnknownIssuer").
+      const conn = await deno().startTls(raw.conn, { hostname, ...(caCerts ? { caCerts } : {}) });
+      raw.upgrading = conn;
+      await conn.handshake?.();
+      raw.upgrading = null;
+      return new DenoDialed(conn);
+    } catch (error) {
+      raw.close();
       const why = error instanceof Error ? error.message : String(error);
       throw new AdapterError(
         "ERR_TLS",
         `Cannot connect to ${hostname}:${port}: TLS handshake failed: ${why}`,
         { cause: error, hostname, port },
       );
-    }),
-  );
+    }
+  },
+
+  transport: (dialed, sink) => new DenoTransport(denoDialed(dialed).conn, sink),
 };
 
 /** A browser-compatible WebSocket client on Deno's sockets. */
@@ -356,37 +394,14 @@ class DenoTransport implements Transport {
   #wantCloseWrite = false;
   #closed = false;
   readonly #gate = new ReadGate();
-  /** A client's TLS handshake in progress: reads and writes wait for it. */
-  #handshake: Promise<void> | null;
-
   /**
    * @param conn The connection.
    * @param sink Where reads and failures go.
-   * @param handshake A TLS handshake to wait for; its rejection (an `AdapterError`) is reported.
    */
-  constructor(conn: DenoConn, sink: TransportSink, handshake: Promise<void> | null = null) {
+  constructor(conn: DenoConn, sink: TransportSink) {
     this.#conn = conn;
     this.#sink = sink;
-    this.#handshake = handshake === null ? null : handshake.then(
-      () => {
-        this.#handshake = null;
-      },
-      (error: AdapterError) => {
-        if (!this.#closed) this.#sink.fail(error);
-        throw error;
-      },
-    );
     this.#readLoop();
-  }
-
-  /** Wait for a TLS handshake in progress; false if it failed (reported once, by its promise). */
-  async #handshaken(): Promise<boolean> {
-    try {
-      await this.#handshake;
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   get bufferedAmount(): number {
@@ -429,7 +444,6 @@ class DenoTransport implements Transport {
   }
 
   async #readLoop(): Promise<void> {
-    if (this.#handshake !== null && !(await this.#handshaken())) return;
     let buf = new Uint8Array(MIN_READ);
     try {
       while (!this.#closed) {
@@ -458,7 +472,6 @@ class DenoTransport implements Transport {
 
   async #flush(): Promise<void> {
     this.#writing = true;
-    if (this.#handshake !== null && !(await this.#handshaken())) return;
     const wasHigh = this.#queued > HIGH_WATER;
     try {
       while (this.#queue.length > 0 && !this.#closed) {

@@ -64,12 +64,8 @@ import {
   startServerSession,
   type WebSocketServer,
 } from "./_session.ts";
-import {
-  type Connector,
-  type TransportSink,
-  type WebSocket as WebSocketClass,
-  withConnector,
-} from "./_websocket.ts";
+import type { Connector, Dialed, TransportSink } from "./_client.ts";
+import { type WebSocket as WebSocketClass, withConnector } from "./_websocket.ts";
 import {
   streamWithConnector,
   type WebSocketStream as WebSocketStreamClass,
@@ -396,72 +392,149 @@ function runSession(
   transport.start();
 }
 
-/** The client `tls` option, mapped onto `tls.connect`. */
-interface ClientTlsOptions {
-  ca?: string | string[];
-  rejectUnauthorized?: boolean;
+/**
+ * A Node socket dialed (or upgraded to TLS) for a client, not yet driven: raw reads pause the
+ * socket after each chunk, so what the exchange leaves unread waits in the socket for the
+ * transport. An `error` listener stays on the socket meanwhile (an error is reported by the
+ * next `read` or `write`, or by the step under way).
+ */
+class NodeDialed implements Dialed {
+  readonly socket: net.Socket;
+  /** The TLS socket a `startTls` in progress runs over this one: `close()` destroys it too. */
+  upgrading: tls.TLSSocket | null = null;
+  #error: Error | null = null;
+  readonly #onError = (error: Error): void => {
+    this.#error ??= error;
+  };
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("error", this.#onError);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const socket = this.socket;
+    return new Promise((resolve, reject) => {
+      if (this.#error !== null) return reject(this.#error);
+      if (socket.readableEnded) return resolve(null);
+      const done = (): void => {
+        socket.pause();
+        socket.off("data", onData);
+        socket.off("end", onEnd);
+        socket.off("error", onError);
+      };
+      const onData = (chunk: Buffer): void => {
+        done();
+        resolve(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      };
+      const onEnd = (): void => {
+        done();
+        resolve(null);
+      };
+      const onError = (error: Error): void => {
+        done();
+        reject(error);
+      };
+      socket.on("data", onData);
+      socket.once("end", onEnd);
+      socket.once("error", onError);
+      socket.resume();
+    });
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#error !== null) return reject(this.#error);
+      this.socket.write(bytes, (error) => (error == null ? resolve() : reject(error)));
+    });
+  }
+
+  close(): void {
+    this.upgrading?.destroy();
+    this.socket.destroy();
+  }
+
+  /** The transport takes the socket over: its own listeners report from now on. */
+  release(): net.Socket {
+    this.socket.off("error", this.#onError);
+    return this.socket;
+  }
 }
 
-const connector: Connector = (target, sink, tlsOption) =>
-  new Promise<Transport>((resolve, reject) => {
-    const { hostname: host, port } = target;
-    let socket: net.Socket;
-    if (target.tls) {
-      const o = (tlsOption ?? {}) as ClientTlsOptions;
+function nodeDialed(dialed: Dialed): NodeDialed {
+  if (dialed instanceof NodeDialed) return dialed;
+  throw new TypeError("This connection was not dialed by the Node adapter");
+}
+
+const connector: Connector = {
+  dial: ({ hostname: host, port }) =>
+    new Promise<Dialed>((resolve, reject) => {
+      const socket = net.connect({ host, port, allowHalfOpen: true });
+      const onError = (error: Error): void => {
+        socket.destroy();
+        reject(
+          new AdapterError(
+            "ERR_CONNECT",
+            `Cannot connect to ${host}:${port}: ${error.message.replace(/^connect /, "")}`,
+            { cause: error, hostname: host, port },
+          ),
+        );
+      };
+      socket.once("error", onError);
+      socket.once("connect", () => {
+        socket.off("error", onError);
+        socket.setNoDelay(true);
+        resolve(new NodeDialed(socket));
+      });
+    }),
+
+  startTls: (dialed, o) =>
+    new Promise<Dialed>((resolve, reject) => {
+      const raw = nodeDialed(dialed);
+      const { hostname: host, port } = o;
       // `allowHalfOpen` is passed on to the TLSSocket, though @types/node does not list it.
       const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
-        host,
-        port,
+        socket: raw.socket,
         allowHalfOpen: true,
       };
       if (net.isIP(host) === 0) options.servername = host;
       if (o.ca !== undefined) options.ca = o.ca;
       if (o.rejectUnauthorized !== undefined) options.rejectUnauthorized = o.rejectUnauthorized;
-      socket = tls.connect(options);
-    } else {
-      socket = net.connect({ host, port, allowHalfOpen: true });
-    }
-    let tcpConnected = false;
-    const onTcp = (): void => {
-      tcpConnected = true;
-    };
-    const onError = (error: Error & { code?: string }): void => {
-      socket.destroy();
-      const why = error.message.replace(/^connect /, "");
-      const inTls = tcpConnected && target.tls;
-      const message = inTls
-        ? `TLS handshake failed: ${why}${
-          error.code !== undefined && !why.includes(error.code) ? ` (${error.code})` : ""
-        }`
-        : why;
-      reject(
-        new AdapterError(
-          inTls ? "ERR_TLS" : "ERR_CONNECT",
-          `Cannot connect to ${host}:${port}: ${message}`,
-          {
-            cause: error,
-            hostname: host,
-            port,
-          },
-        ),
-      );
-    };
-    const onConnect = (): void => {
-      socket.off("error", onError);
-      socket.off("connect", onTcp);
-      socket.setNoDelay(true);
-      const transport = new NodeTransport(socket, sink, false);
-      transport.start();
-      resolve(transport);
-    };
-    socket.once("error", onError);
-    if (target.tls) {
-      socket.once("connect", onTcp);
-      socket.once("secureConnect", onConnect);
-    } else {
-      socket.once("connect", onConnect);
-    }
-  });
+      const socket = tls.connect(options);
+      raw.upgrading = socket;
+      const onError = (error: Error & { code?: string }): void => {
+        raw.upgrading = null;
+        socket.destroy();
+        raw.socket.destroy();
+        const why = error.message.replace(/^connect /, "");
+        const code = error.code !== undefined && !why.includes(error.code)
+          ? ` (${error.code})`
+          : "";
+        reject(
+          new AdapterError(
+            "ERR_TLS",
+            `Cannot connect to ${host}:${port}: TLS handshake failed: ${why}${code}`,
+            { cause: error, hostname: host, port },
+          ),
+        );
+      };
+      socket.once("error", onError);
+      socket.once("secureConnect", () => {
+        raw.upgrading = null;
+        socket.off("error", onError);
+        resolve(new NodeDialed(socket));
+      });
+    }),
+
+  transport: (dialed, sink) => {
+    const socket = nodeDialed(dialed).release();
+    const transport = new NodeTransport(socket, sink, false);
+    transport.start();
+    // A raw read paused the socket: flowing again from here.
+    socket.resume();
+    return transport;
+  },
+};
 
 /** A browser-compatible WebSocket client on Node's sockets. */
 export const WebSocket: typeof WebSocketClass = withConnector(connector);

@@ -18,12 +18,8 @@
 import { ReadGate, type Transport } from "./_driver.ts";
 import { joinParts } from "../core/connection.ts";
 import { type ConnectionHandler, type ServeOptions, startServerSession } from "./_session.ts";
-import {
-  type TransportSink,
-  type WebSocket,
-  type WebSocketOptions,
-  withConnector,
-} from "./_websocket.ts";
+import type { Connector, Dialed, TransportSink } from "./_client.ts";
+import { type WebSocket, type WebSocketOptions, withConnector } from "./_websocket.ts";
 import {
   streamWithConnector,
   type WebSocketStream,
@@ -59,7 +55,7 @@ export function connect(
   protocols?: string | string[],
   options?: WebSocketOptions,
 ): WebSocket {
-  const Bound = withConnector(async (_target, sink) => new StreamTransport(await pair, sink));
+  const Bound = withConnector(streamConnector(pair));
   return new Bound(url, protocols, options);
 }
 
@@ -74,7 +70,7 @@ export function connectStream(
   url: string | URL,
   options?: WebSocketStreamOptions,
 ): WebSocketStream {
-  const Bound = streamWithConnector(async (_target, sink) => new StreamTransport(await pair, sink));
+  const Bound = streamWithConnector(streamConnector(pair));
   return new Bound(url, options);
 }
 
@@ -95,6 +91,51 @@ export function accept(
   const driver = startServerSession(options, options.secure ?? false, handler);
   // The driver has the sink's methods, as on the other adapters.
   driver.attach(new StreamTransport(pair, driver));
+}
+
+/** A stream pair as a client's connection, before a transport takes it over. */
+class StreamDialed implements Dialed {
+  readonly pair: ByteStreamPair;
+
+  constructor(pair: ByteStreamPair) {
+    this.pair = pair;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    const reader = this.pair.readable.getReader();
+    try {
+      const { value, done } = await reader.read();
+      return done ? null : value ?? new Uint8Array(0);
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    const writer = this.pair.writable.getWriter();
+    try {
+      await writer.write(bytes);
+    } finally {
+      writer.releaseLock();
+    }
+  }
+
+  close(): void {
+    this.pair.readable.cancel().catch(() => {});
+    this.pair.writable.abort().catch(() => {});
+  }
+}
+
+/**
+ * The connector of a client over `pair`: dialing is waiting for the pair, TLS is the stream's
+ * business (a `wss:` URL over it is taken as already secure), the transport is the pair's.
+ */
+function streamConnector(pair: ByteStreamPair | Promise<ByteStreamPair>): Connector {
+  return {
+    dial: async () => new StreamDialed(await pair),
+    startTls: (dialed) => Promise.resolve(dialed),
+    transport: (dialed, sink) => new StreamTransport((dialed as StreamDialed).pair, sink),
+  };
 }
 
 /** A stream pair as a {@linkcode Transport}. */
