@@ -4,7 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import type { WebSocketServer } from "../adapters/_session.ts";
-import type { WebSocket } from "../adapters/_websocket.ts";
+import { type Connector, type WebSocket, withConnector } from "../adapters/_websocket.ts";
+import { connectorOf } from "../adapters/_client.ts";
 import {
   type Adapter,
   type AdapterServeOptions,
@@ -262,6 +263,89 @@ describe(`${RUNTIME} adapter: server and client`, () => {
         `server reports: ${errors.map((e) => e.code).join(", ")}`,
       );
     } finally {
+      await server.close();
+    }
+  });
+
+  test("a connector dials a CONNECT relay, exchanges raw bytes with it, then starts TLS and runs wss through the tunnel", {
+    skip: NEEDS_OPENSSL,
+  }, async () => {
+    const tls = selfSignedCert();
+    const { server, port } = await start({ tls }, echo);
+    // A loopback relay that behaves like an HTTP CONNECT proxy: it reads the request head,
+    // connects where it asks, answers 200 and relays bytes both ways from then on.
+    const requests: string[] = [];
+    const sockets: net.Socket[] = [];
+    const relay = net.createServer((client) => {
+      sockets.push(client);
+      client.on("error", () => {});
+      let head = Buffer.alloc(0);
+      const onData = (chunk: Buffer): void => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        client.off("data", onData);
+        client.pause();
+        const request = head.subarray(0, end).toString("latin1");
+        requests.push(request);
+        const [, authority] = request.split(" ");
+        const colon = authority.lastIndexOf(":");
+        const upstream = net.connect(Number(authority.slice(colon + 1)), authority.slice(0, colon), () => {
+          client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+          client.pipe(upstream);
+          upstream.pipe(client);
+          client.resume();
+        });
+        sockets.push(upstream);
+        upstream.on("error", () => client.destroy());
+      };
+      client.on("data", onData);
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+    const relayPort = (relay.address() as net.AddressInfo).port;
+    // This runtime's own connector, with the proxy's exchange between its dial and its startTls.
+    const direct = connectorOf(adapter.WebSocket, "WebSocket");
+    const replies: string[] = [];
+    const tunnel: Connector = {
+      async dial(target) {
+        const dialed = await direct.dial({ hostname: "127.0.0.1", port: relayPort });
+        const authority = `${target.hostname}:${target.port}`;
+        await dialed.write(
+          new TextEncoder().encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`),
+        );
+        let reply = "";
+        while (!reply.includes("\r\n\r\n")) {
+          const chunk = await dialed.read();
+          if (chunk === null) throw new Error(`The relay closed after ${JSON.stringify(reply)}`);
+          reply += new TextDecoder().decode(chunk);
+        }
+        replies.push(reply);
+        return dialed;
+      },
+      startTls: (dialed, options) => direct.startTls(dialed, options),
+      transport: (dialed, sink) => direct.transport(dialed, sink),
+    };
+    const ViaRelay = withConnector(tunnel);
+    try {
+      const ws = new ViaRelay(`wss://127.0.0.1:${port}/tunnel`, [], { tls: { ca: tls.cert } });
+      await once(ws, "open");
+      ws.send("through the tunnel");
+      assert.equal((await once<MessageEvent>(ws, "message")).data, "through the tunnel");
+      ws.close();
+      await once(ws, "close");
+      assert.deepEqual(requests, [`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}`]);
+      assert.deepEqual(replies, ["HTTP/1.1 200 Connection established\r\n\r\n"]);
+      // TLS failures through the tunnel name the WebSocket server, not the relay.
+      const bad = new ViaRelay(`wss://127.0.0.1:${port}/`);
+      const error = (await once<Event & { error?: unknown }>(bad, "error")).error;
+      assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
+      assert.equal(error.code, "ERR_TLS");
+      assert.equal(error.port, port);
+      assert.match(error.message, new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`));
+      assert.equal(requests.length, 2, "the second client went through the relay too");
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => relay.close(r));
       await server.close();
     }
   });
