@@ -222,7 +222,10 @@ describe(`${RUNTIME} adapter: server and client`, () => {
       assert.equal(error.code, "ERR_LISTEN");
       assert.equal(error.hostname, "127.0.0.1");
       assert.equal(error.port, taken);
-      assert.match(error.message, new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${taken}: .*EADDRINUSE`));
+      assert.match(
+        error.message,
+        new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${taken}: .*EADDRINUSE`),
+      );
       assert.equal((error.cause as { code?: unknown }).code, "EADDRINUSE");
       assert.equal(server.connections, 0);
     } finally {
@@ -235,120 +238,140 @@ describe(`${RUNTIME} adapter: server and client`, () => {
     await once(ws, "close");
   });
 
-  test("a wss client that does not trust the certificate gets an AdapterError ERR_TLS, and the server goes on", {
-    skip: NEEDS_OPENSSL,
-  }, async () => {
-    const tls = selfSignedCert();
-    const errors: AdapterError[] = [];
-    const { server, port } = await start({ tls, onError: (e) => errors.push(e) }, echo);
-    try {
-      const bad = new adapter.WebSocket(`wss://127.0.0.1:${port}/`);
-      const closed = once<CloseEvent>(bad, "close");
-      const error = (await once<Event & { error?: unknown }>(bad, "error")).error;
-      assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
-      assert.equal(error.code, "ERR_TLS");
-      assert.equal(error.hostname, "127.0.0.1");
-      assert.equal(error.port, port);
-      assert.match(error.message, new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`));
-      assert.equal((await closed).code, 1006);
-      await waitFor(() => server.connections === 0, "the server to drop the refused connection");
-      const ws = new adapter.WebSocket(`wss://127.0.0.1:${port}/`, [], { tls: { ca: tls.cert } });
-      await once(ws, "open");
-      ws.send("after a failed handshake");
-      assert.equal((await once<MessageEvent>(ws, "message")).data, "after a failed handshake");
-      ws.close();
-      await once(ws, "close");
-      assert.ok(
-        errors.every((e) => e.code === "ERR_TLS" || e.code === "ERR_CONNECTION"),
-        `server reports: ${errors.map((e) => e.code).join(", ")}`,
-      );
-    } finally {
-      await server.close();
-    }
-  });
-
-  test("a connector dials a CONNECT relay, exchanges raw bytes with it, then starts TLS and runs wss through the tunnel", {
-    skip: NEEDS_OPENSSL,
-  }, async () => {
-    const tls = selfSignedCert();
-    const { server, port } = await start({ tls }, echo);
-    // A loopback relay that behaves like an HTTP CONNECT proxy: it reads the request head,
-    // connects where it asks, answers 200 and relays bytes both ways from then on.
-    const requests: string[] = [];
-    const sockets: net.Socket[] = [];
-    const relay = net.createServer((client) => {
-      sockets.push(client);
-      client.on("error", () => {});
-      let head = Buffer.alloc(0);
-      const onData = (chunk: Buffer): void => {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        client.off("data", onData);
-        client.pause();
-        const request = head.subarray(0, end).toString("latin1");
-        requests.push(request);
-        const [, authority] = request.split(" ");
-        const colon = authority.lastIndexOf(":");
-        const upstream = net.connect(Number(authority.slice(colon + 1)), authority.slice(0, colon), () => {
-          client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-          client.pipe(upstream);
-          upstream.pipe(client);
-          client.resume();
-        });
-        sockets.push(upstream);
-        upstream.on("error", () => client.destroy());
-      };
-      client.on("data", onData);
-    });
-    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
-    const relayPort = (relay.address() as net.AddressInfo).port;
-    // This runtime's own connector, with the proxy's exchange between its dial and its startTls.
-    const direct = connectorOf(adapter.WebSocket, "WebSocket");
-    const replies: string[] = [];
-    const tunnel: Connector = {
-      async dial(target) {
-        const dialed = await direct.dial({ hostname: "127.0.0.1", port: relayPort });
-        const authority = `${target.hostname}:${target.port}`;
-        await dialed.write(
-          new TextEncoder().encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`),
+  test(
+    "a wss client that does not trust the certificate gets an AdapterError ERR_TLS, and the server goes on",
+    {
+      skip: NEEDS_OPENSSL,
+    },
+    async () => {
+      const tls = selfSignedCert();
+      const errors: AdapterError[] = [];
+      const { server, port } = await start({ tls, onError: (e) => errors.push(e) }, echo);
+      try {
+        const bad = new adapter.WebSocket(`wss://127.0.0.1:${port}/`);
+        const closed = once<CloseEvent>(bad, "close");
+        const error = (await once<Event & { error?: unknown }>(bad, "error")).error;
+        assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
+        assert.equal(error.code, "ERR_TLS");
+        assert.equal(error.hostname, "127.0.0.1");
+        assert.equal(error.port, port);
+        assert.match(
+          error.message,
+          new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`),
         );
-        let reply = "";
-        while (!reply.includes("\r\n\r\n")) {
-          const chunk = await dialed.read();
-          if (chunk === null) throw new Error(`The relay closed after ${JSON.stringify(reply)}`);
-          reply += new TextDecoder().decode(chunk);
-        }
-        replies.push(reply);
-        return dialed;
-      },
-      startTls: (dialed, options) => direct.startTls(dialed, options),
-      transport: (dialed, sink) => direct.transport(dialed, sink),
-    };
-    const ViaRelay = withConnector(tunnel);
-    try {
-      const ws = new ViaRelay(`wss://127.0.0.1:${port}/tunnel`, [], { tls: { ca: tls.cert } });
-      await once(ws, "open");
-      ws.send("through the tunnel");
-      assert.equal((await once<MessageEvent>(ws, "message")).data, "through the tunnel");
-      ws.close();
-      await once(ws, "close");
-      assert.deepEqual(requests, [`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}`]);
-      assert.deepEqual(replies, ["HTTP/1.1 200 Connection established\r\n\r\n"]);
-      // TLS failures through the tunnel name the WebSocket server, not the relay.
-      const bad = new ViaRelay(`wss://127.0.0.1:${port}/`);
-      const error = (await once<Event & { error?: unknown }>(bad, "error")).error;
-      assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
-      assert.equal(error.code, "ERR_TLS");
-      assert.equal(error.port, port);
-      assert.match(error.message, new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`));
-      assert.equal(requests.length, 2, "the second client went through the relay too");
-    } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => relay.close(r));
-      await server.close();
-    }
-  });
+        assert.equal((await closed).code, 1006);
+        await waitFor(() => server.connections === 0, "the server to drop the refused connection");
+        const ws = new adapter.WebSocket(`wss://127.0.0.1:${port}/`, [], { tls: { ca: tls.cert } });
+        await once(ws, "open");
+        ws.send("after a failed handshake");
+        assert.equal((await once<MessageEvent>(ws, "message")).data, "after a failed handshake");
+        ws.close();
+        await once(ws, "close");
+        assert.ok(
+          errors.every((e) => e.code === "ERR_TLS" || e.code === "ERR_CONNECTION"),
+          `server reports: ${errors.map((e) => e.code).join(", ")}`,
+        );
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  test(
+    "a connector dials a CONNECT relay, exchanges raw bytes with it, then starts TLS and runs wss through the tunnel",
+    {
+      skip: NEEDS_OPENSSL,
+    },
+    async () => {
+      const tls = selfSignedCert();
+      const { server, port } = await start({ tls }, echo);
+      // A loopback relay that behaves like an HTTP CONNECT proxy: it reads the request head,
+      // connects where it asks, answers 200 and relays bytes both ways from then on.
+      const requests: string[] = [];
+      const sockets: net.Socket[] = [];
+      const relay = net.createServer((client) => {
+        sockets.push(client);
+        client.on("error", () => {});
+        let head = Buffer.alloc(0);
+        const onData = (chunk: Buffer): void => {
+          head = Buffer.concat([head, chunk]);
+          const end = head.indexOf("\r\n\r\n");
+          if (end < 0) return;
+          client.off("data", onData);
+          client.pause();
+          const request = head.subarray(0, end).toString("latin1");
+          requests.push(request);
+          const [, authority] = request.split(" ");
+          const colon = authority.lastIndexOf(":");
+          const upstream = net.connect(
+            Number(authority.slice(colon + 1)),
+            authority.slice(0, colon),
+            () => {
+              client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+              client.pipe(upstream);
+              upstream.pipe(client);
+              client.resume();
+            },
+          );
+          sockets.push(upstream);
+          upstream.on("error", () => client.destroy());
+        };
+        client.on("data", onData);
+      });
+      await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+      const relayPort = (relay.address() as net.AddressInfo).port;
+      // This runtime's own connector, with the proxy's exchange between its dial and its startTls.
+      const direct = connectorOf(adapter.WebSocket, "WebSocket");
+      const replies: string[] = [];
+      const tunnel: Connector = {
+        async dial(target) {
+          const dialed = await direct.dial({ hostname: "127.0.0.1", port: relayPort });
+          const authority = `${target.hostname}:${target.port}`;
+          await dialed.write(
+            new TextEncoder().encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`),
+          );
+          let reply = "";
+          while (!reply.includes("\r\n\r\n")) {
+            const chunk = await dialed.read();
+            if (chunk === null) throw new Error(`The relay closed after ${JSON.stringify(reply)}`);
+            reply += new TextDecoder().decode(chunk);
+          }
+          replies.push(reply);
+          return dialed;
+        },
+        startTls: (dialed, options) => direct.startTls(dialed, options),
+        transport: (dialed, sink) => direct.transport(dialed, sink),
+      };
+      const ViaRelay = withConnector(tunnel);
+      try {
+        const ws = new ViaRelay(`wss://127.0.0.1:${port}/tunnel`, [], { tls: { ca: tls.cert } });
+        await once(ws, "open");
+        ws.send("through the tunnel");
+        assert.equal((await once<MessageEvent>(ws, "message")).data, "through the tunnel");
+        ws.close();
+        await once(ws, "close");
+        assert.deepEqual(requests, [
+          `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}`,
+        ]);
+        assert.deepEqual(replies, ["HTTP/1.1 200 Connection established\r\n\r\n"]);
+        // TLS failures through the tunnel name the WebSocket server, not the relay.
+        const bad = new ViaRelay(`wss://127.0.0.1:${port}/`);
+        const error = (await once<Event & { error?: unknown }>(bad, "error")).error;
+        assert.ok(error instanceof AdapterError, `an AdapterError: ${String(error)}`);
+        assert.equal(error.code, "ERR_TLS");
+        assert.equal(error.port, port);
+        assert.match(
+          error.message,
+          new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: TLS handshake failed`),
+        );
+        assert.equal(requests.length, 2, "the second client went through the relay too");
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise((r) => relay.close(r));
+        await server.close();
+      }
+    },
+  );
 
   test("plain HTTP requests are answered on the WebSocket port", async () => {
     const { server, port } = await start({
@@ -478,8 +501,15 @@ describe(`${RUNTIME} adapter: failures and timeouts`, () => {
     const t0 = Date.now();
     // The timing is the behaviour here, so it stays, with bounds a loaded machine cannot break:
     // not before the timeout (load only delays a timer), and within 25 times it.
-    await waitFor(() => closedAt > 0, "the server to drop the silent client (handshakeTimeout 200 ms)", 5000);
-    assert.ok(closedAt - t0 >= 150, `closed after ${closedAt - t0} ms, before the 200 ms handshakeTimeout`);
+    await waitFor(
+      () => closedAt > 0,
+      "the server to drop the silent client (handshakeTimeout 200 ms)",
+      5000,
+    );
+    assert.ok(
+      closedAt - t0 >= 150,
+      `closed after ${closedAt - t0} ms, before the 200 ms handshakeTimeout`,
+    );
     await server.close();
   });
 
