@@ -60,6 +60,10 @@ const INTERNALS: Record<string, { modules: readonly string[]; why: string }> = {
     modules: ["framing/rfc6455.ts", "framing/_utf8.ts"],
     why: "compares the frame parser and writer with ws's Receiver and Sender",
   },
+  "bench/bounds_bench.ts": {
+    modules: ["handshake/http.ts", "handshake/hixie76.ts"],
+    why: "times the handshake parsers on pathological input (bounds kept out of the unit tests)",
+  },
   "bench/parser_bench.ts": {
     modules: ["framing/rfc6455.ts"],
     why: "benchmarks the frame parser alone",
