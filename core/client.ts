@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Connection, type ConnectionOptions } from "./connection.ts";
+import { checkVersion, Connection, type ConnectionOptions } from "./connection.ts";
 import { ProtocolError } from "./errors.ts";
 import { type ExtensionFactory, negotiateExtensions } from "./extension.ts";
 import { type HttpResponseHead, HttpResponseParser, isToken } from "../handshake/http.ts";
@@ -97,15 +97,7 @@ export class ClientConnection extends Connection {
       }
       seen.add(p);
     }
-    const version = options.version ?? 13;
-    if (
-      version !== 13 && version !== 8 && version !== 7 && version !== "hixie-76" &&
-      version !== "hixie-75"
-    ) {
-      throw new RangeError(
-        `Unsupported version ${String(version)}: use 13, 8, 7, "hixie-76" or "hixie-75"`,
-      );
-    }
+    const version = checkVersion(options.version);
     this.#protocols = protocols;
     this.#factories = options.extensions ?? [];
     this.#requestedVersion = version;

@@ -965,6 +965,20 @@ export function joinParts(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/**
+ * @internal A protocol revision from an option, defaulting to 13; throws a RangeError for any
+ * other value.
+ */
+export function checkVersion(version: WebSocketVersion | undefined): WebSocketVersion {
+  const v = version ?? 13;
+  if (v !== 13 && v !== 8 && v !== 7 && v !== "hixie-76" && v !== "hixie-75") {
+    throw new RangeError(
+      `Unsupported version ${String(v)}: use 13, 8, 7, "hixie-76" or "hixie-75"`,
+    );
+  }
+  return v;
+}
+
 /** Check a close code and reason as an endpoint may send them; the reason's UTF-8 bytes. */
 function closeReason(code: number | undefined, reason: string): Uint8Array {
   if (code !== undefined && (!Number.isInteger(code) || !isValidCloseCode(code))) {

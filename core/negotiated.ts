@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Connection, type ConnectionOptions, type Role } from "./connection.ts";
+import { checkVersion, Connection, type ConnectionOptions, type Role } from "./connection.ts";
 import { ProtocolError } from "./errors.ts";
 import {
   type ExtensionFactory,
@@ -123,15 +123,7 @@ export class NegotiatedConnection extends Connection {
       throw new TypeError(`Invalid role ${JSON.stringify(role)}: use "server" or "client"`);
     }
     super(role, options);
-    const version = options.version ?? 13;
-    if (
-      version !== 13 && version !== 8 && version !== 7 && version !== "hixie-76" &&
-      version !== "hixie-75"
-    ) {
-      throw new RangeError(
-        `Unsupported version ${String(version)}: use 13, 8, 7, "hixie-76" or "hixie-75"`,
-      );
-    }
+    const version = checkVersion(options.version);
     const hixie = typeof version === "string";
     const protocol = options.protocol ?? "";
     if (typeof protocol !== "string" || (protocol !== "" && !validProtocol(protocol, hixie))) {

@@ -8,6 +8,7 @@
 import net from "node:net";
 import { Buffer } from "node:buffer";
 import { type ParsedFrame, parseFrames, requestText } from "./_helpers.ts";
+import { until } from "./_wait.ts";
 
 /** A raw client after its opening handshake. */
 export class RawPeer {
@@ -79,14 +80,5 @@ export class RawPeer {
 
   destroy(): void {
     this.socket.destroy();
-  }
-}
-
-/** Poll `cond` every 5 ms until it holds; rejects naming `what` after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -5,13 +5,13 @@
 // Every wait is bounded.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { settled } from "./_wait.ts";
 import net from "node:net";
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import type { WebSocket as WebSocketType } from "../adapters/_websocket.ts";
 import { bin, NEEDS_OPENSSL, ROOT } from "./_servers.ts";
+import { selfSignedCert } from "./_runtime.ts";
 
 // deno-lint-ignore no-explicit-any
 const Bun: any = (globalThis as { Bun?: unknown }).Bun;
@@ -24,34 +24,6 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-/**
- * Poll `read` until `done` holds for the same state on 3 polls in a row, and return that state.
- * Each poll is at least one turn of the event loop, so a peer that can still move the state (a
- * reader, a drain) has had its chances: a state that holds still with `done` true is a stall, a
- * moment between reads is not. Fails after `ms` with the last state.
- */
-async function settled<S>(
-  read: () => S,
-  done: (s: S) => boolean,
-  what: string,
-  ms = 20_000,
-): Promise<S> {
-  const deadline = Date.now() + ms;
-  let last = "";
-  let same = 0;
-  for (;;) {
-    const state = read();
-    const now = JSON.stringify(state);
-    same = done(state) && now === last ? same + 1 : 0;
-    last = now;
-    if (same >= 2) return state;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
-    }
     await sleep(5);
   }
 }
@@ -82,36 +54,6 @@ function pattern(seed: number, n: number): Uint8Array {
     out[i] = x >>> 24;
   }
   return out;
-}
-
-/** The certificate the issue names: self-signed for 127.0.0.1 and localhost, in a temp dir. */
-function makeCert(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), "omniws-bun-tls-"));
-  try {
-    execFileSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ], { stdio: "ignore", timeout: 30_000 });
-    return {
-      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-      key: readFileSync(join(dir, "key.pem"), "utf8"),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 const HANDSHAKE =
@@ -259,7 +201,7 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     skip: NEEDS_OPENSSL,
     timeout: 60_000,
   }, async () => {
-    const tls = makeCert();
+    const tls = selfSignedCert();
     let serverClose: CloseEvent | null = null;
     const server = adapter.serve({ port: 0, tls }, (ws) => {
       ws.onmessage = (e) => {
@@ -307,7 +249,7 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     skip: NEEDS_OPENSSL,
     timeout: 60_000,
   }, async () => {
-    const tls = makeCert();
+    const tls = selfSignedCert();
     const server = adapter.serve({ port: 0, tls }, echo);
     const { port } = await server.listening;
     const ws = new adapter.WebSocket(`wss://127.0.0.1:${port}/`);
@@ -598,7 +540,7 @@ describe("Bun adapter in process", { skip: NEEDS_BUN }, () => {
     async () => {
       for (const secure of [false, true]) {
         if (secure && NEEDS_OPENSSL) continue;
-        const tls = secure ? makeCert() : undefined;
+        const tls = secure ? selfSignedCert() : undefined;
         const kept: Uint8Array[] = [];
         const copies: Uint8Array[] = [];
         let closed = false;

@@ -10,7 +10,8 @@ import type { AdapterError } from "../adapters/_errors.ts";
 import type { WebSocket } from "../adapters/_websocket.ts";
 import { type Adapter, type AdapterServeOptions, loadAdapter } from "./_runtime.ts";
 import { maskedFrame, readClose, requestText } from "./_helpers.ts";
-import { RawPeer, until } from "./_raw_peer.ts";
+import { RawPeer } from "./_raw_peer.ts";
+import { until } from "./_wait.ts";
 import { OP_BINARY, OP_CLOSE, OP_TEXT } from "../framing/rfc6455.ts";
 
 const adapter: Adapter = await loadAdapter();

@@ -4,6 +4,7 @@
 // through their Node compatibility. Loopback only; every wait is bounded.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { settled } from "./_wait.ts";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
@@ -64,34 +65,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
     return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/**
- * Poll `read` until `done` holds for the same state on 3 polls in a row, and return that state.
- * Each poll is at least one turn of the event loop, so a peer that can still move the state (a
- * reader, a drain) has had its chances: a state that holds still with `done` true is a stall, a
- * moment between reads is not. Fails after `ms` with the last state.
- */
-async function settled<S>(
-  read: () => S,
-  done: (s: S) => boolean,
-  what: string,
-  ms = 20_000,
-): Promise<S> {
-  const deadline = Date.now() + ms;
-  let last = "";
-  let same = 0;
-  for (;;) {
-    const state = read();
-    const now = JSON.stringify(state);
-    same = done(state) && now === last ? same + 1 : 0;
-    last = now;
-    if (same >= 2) return state;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${ms} ms waiting for ${what}: ${now}`);
-    }
-    await sleep(5);
   }
 }
 
