@@ -19,7 +19,7 @@
  */
 
 import process from "node:process";
-import { readFileSync } from "node:fs";
+import { serveOptionsFromEnv, tlsFromEnv } from "./_env.ts";
 import http from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
@@ -45,25 +45,13 @@ const adapter = await import(`${root}adapters/node.ts`) as {
 };
 
 const env = process.env;
-const options: Record<string, unknown> = {};
-const numeric: Array<[string, string]> = [
-  ["HANDSHAKE_TIMEOUT_MS", "handshakeTimeout"],
-  ["CLOSE_TIMEOUT_MS", "closeTimeout"],
-  ["PING_INTERVAL_MS", "pingInterval"],
-  ["MAX_MESSAGE_SIZE", "maxMessageSize"],
-];
-for (const [name, option] of numeric) {
-  if (env[name]) options[option] = Number(env[name]);
-}
-if (env.OMNIWS_SERVE_OPTIONS) Object.assign(options, JSON.parse(env.OMNIWS_SERVE_OPTIONS));
+const options = serveOptionsFromEnv();
 
-const secure = Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE);
+const tls = tlsFromEnv();
+const secure = tls !== null;
 const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end("ok\n");
-const server: http.Server = secure
-  ? https.createServer({
-    cert: readFileSync(env.TLS_CERT_FILE!, "utf8"),
-    key: readFileSync(env.TLS_KEY_FILE!, "utf8"),
-  }, onRequest)
+const server: http.Server = tls !== null
+  ? https.createServer(tls, onRequest)
   : http.createServer(onRequest);
 
 const echo: ConnectionHandler = (socket) => {

@@ -17,7 +17,7 @@
  */
 
 import process from "node:process";
-import { readFileSync } from "node:fs";
+import { serveOptionsFromEnv, tlsFromEnv } from "./_env.ts";
 import type { ConnectionHandler, WebSocketServer } from "../../adapters/web_streams.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
@@ -29,27 +29,13 @@ const adapter = await import(`${root}adapters/${runtime}.ts`) as {
 };
 
 const env = process.env;
-const options: Record<string, unknown> = {
+const tls = tlsFromEnv();
+const secure = tls !== null;
+const options = serveOptionsFromEnv({
   port: Number(env.PORT ?? 9001),
   hostname: "127.0.0.1",
-};
-const numeric: Array<[string, string]> = [
-  ["HANDSHAKE_TIMEOUT_MS", "handshakeTimeout"],
-  ["CLOSE_TIMEOUT_MS", "closeTimeout"],
-  ["PING_INTERVAL_MS", "pingInterval"],
-  ["MAX_MESSAGE_SIZE", "maxMessageSize"],
-];
-for (const [name, option] of numeric) {
-  if (env[name]) options[option] = Number(env[name]);
-}
-const secure = Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE);
-if (secure) {
-  options.tls = {
-    cert: readFileSync(env.TLS_CERT_FILE!, "utf8"),
-    key: readFileSync(env.TLS_KEY_FILE!, "utf8"),
-  };
-}
-if (env.OMNIWS_SERVE_OPTIONS) Object.assign(options, JSON.parse(env.OMNIWS_SERVE_OPTIONS));
+  ...(secure ? { tls } : {}),
+});
 
 const server = adapter.serve(options, (socket) => {
   socket.onmessage = (e) => socket.send(e.data);

@@ -14,6 +14,7 @@
 
 import process from "node:process";
 import net from "node:net";
+import { serveOptionsFromEnv } from "./_env.ts";
 import { Duplex } from "node:stream";
 import type { ConnectionHandler } from "../../adapters/web_streams.ts";
 import type { ByteStreamPair } from "../../adapters/web_streams.ts";
@@ -27,17 +28,7 @@ const adapter = await import(`${root}adapters/web_streams.ts`) as {
 };
 
 const env = process.env;
-const options: Record<string, unknown> = {};
-const numeric: Array<[string, string]> = [
-  ["HANDSHAKE_TIMEOUT_MS", "handshakeTimeout"],
-  ["CLOSE_TIMEOUT_MS", "closeTimeout"],
-  ["PING_INTERVAL_MS", "pingInterval"],
-  ["MAX_MESSAGE_SIZE", "maxMessageSize"],
-];
-for (const [name, option] of numeric) {
-  if (env[name]) options[option] = Number(env[name]);
-}
-if (env.OMNIWS_SERVE_OPTIONS) Object.assign(options, JSON.parse(env.OMNIWS_SERVE_OPTIONS));
+const options = serveOptionsFromEnv();
 
 const echo: ConnectionHandler = (socket) => {
   socket.onmessage = (e) => socket.send(e.data);
